@@ -1,0 +1,59 @@
+# The two commands: `make demo` and `make test`. Both install missing Debian
+# packages, configure and build first. PYTHON=/path/to/python3.x picks the
+# CPython to embed (default: the newest >= 3.12 with a static libpython).
+
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+TSAN_BUILD  ?= build-tsan
+PYTHON      ?=
+JOBS        ?= $(shell nproc)
+CTEST_ARGS  ?=
+
+CMAKE_CONFIG = -DISO_PYTHON=$(PYTHON)
+
+.PHONY: all deps build demo test test-asan test-unit bench bench-run install format format-check clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_CONFIG) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# ASan+UBSan over our code, the unit tests, the CLI and behaviour tests and the
+# bit-exactness suite (CPython's own regression tests run in `make test`).
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_CONFIG) -DISO_SANITIZE=address,undefined -DISO_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE cpython $(CTEST_ARGS)
+
+bench: build
+	@cmake --build $(BUILD) -j $(JOBS) --target bench_python_startup
+
+# Interleaved isolate-vs-python3 runs; prints the table for docs/BENCHMARKS.md.
+bench-run: bench
+	@scripts/bench-run.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

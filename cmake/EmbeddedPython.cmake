@@ -1,0 +1,102 @@
+# Chooses the CPython that isolate embeds and describes how to link it statically.
+#
+# DESIGN.md §1: a statically linked libpython runs ~6-8% fewer instructions than
+# the shared, position-independent one, so only builds that ship libpython3.x.a
+# qualify. Choice: ISO_PYTHON if given, else the newest CPython >= 3.12 with a
+# static library (pyenv first, then the system), else Debian's python3.11.
+#
+# Defines:
+#   ISO_PYTHON_VERSION, ISO_PYTHON_EXECUTABLE, ISO_PYTHON_GIL_DISABLED
+#   isolate_python  an INTERFACE target: headers, whole-archive libpython, and
+#                   the link options an executable that embeds it needs.
+
+set(ISO_PYTHON "" CACHE FILEPATH "python3.x whose static libpython isolate embeds (default: newest found)")
+
+# Runs the probe under INTERPRETER and sets <prefix>_<key> for each fact.
+function(iso_probe_python interpreter prefix)
+  execute_process(
+    COMMAND "${interpreter}" -I "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/probe_python.py"
+    OUTPUT_VARIABLE out RESULT_VARIABLE rc ERROR_QUIET)
+  set(${prefix}_ok FALSE PARENT_SCOPE)
+  if(NOT rc EQUAL 0)
+    return()
+  endif()
+  string(REPLACE "\n" ";" lines "${out}")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^([a-z_]+)=(.*)$")
+      set(${prefix}_${CMAKE_MATCH_1} "${CMAKE_MATCH_2}" PARENT_SCOPE)
+    endif()
+  endforeach()
+  set(${prefix}_ok TRUE PARENT_SCOPE)
+endfunction()
+
+function(iso_find_default_python out_var)
+  set(pyenv_root "$ENV{PYENV_ROOT}")
+  if(NOT pyenv_root)
+    set(pyenv_root "$ENV{HOME}/.pyenv")
+  endif()
+  file(GLOB candidates
+    "${pyenv_root}/versions/3.*/bin/python3.[0-9]*"
+    "/usr/local/bin/python3.[0-9]*"
+    "/usr/bin/python3.[0-9]*")
+  list(FILTER candidates INCLUDE REGEX "python3\\.[0-9]+t?$")
+  set(best "")
+  set(best_version "0")
+  foreach(candidate IN LISTS candidates)
+    iso_probe_python("${candidate}" probe)
+    if(NOT probe_ok OR NOT probe_static_library OR probe_version VERSION_LESS 3.12)
+      continue()
+    endif()
+    if(probe_version VERSION_GREATER best_version)
+      set(best "${candidate}")
+      set(best_version "${probe_version}")
+    endif()
+  endforeach()
+  if(NOT best AND EXISTS /usr/bin/python3.11)
+    set(best /usr/bin/python3.11)
+  endif()
+  set(${out_var} "${best}" PARENT_SCOPE)
+endfunction()
+
+if(NOT ISO_PYTHON)
+  iso_find_default_python(found)
+  if(NOT found)
+    message(FATAL_ERROR "isolate: no CPython with a static libpython found; "
+                        "install python3.11-dev or pass -DISO_PYTHON=/path/to/python3.x")
+  endif()
+  set(ISO_PYTHON "${found}" CACHE FILEPATH "python3.x whose static libpython isolate embeds (default: newest found)" FORCE)
+endif()
+
+iso_probe_python("${ISO_PYTHON}" ISO_PY)
+if(NOT ISO_PY_ok)
+  message(FATAL_ERROR "isolate: ${ISO_PYTHON} does not run; pass -DISO_PYTHON=/path/to/python3.x")
+endif()
+if(ISO_PY_version VERSION_LESS 3.11)
+  message(FATAL_ERROR "isolate: ${ISO_PYTHON} is ${ISO_PY_version}; isolate needs CPython >= 3.11")
+endif()
+if(NOT ISO_PY_static_library)
+  message(FATAL_ERROR "isolate: ${ISO_PYTHON} ships no static libpython3.x.a "
+                      "(isolate links it statically, see DESIGN.md §1)")
+endif()
+
+set(ISO_PYTHON_VERSION "${ISO_PY_version}")
+set(ISO_PYTHON_EXECUTABLE "${ISO_PY_executable}")
+set(ISO_PYTHON_GIL_DISABLED "${ISO_PY_gil_disabled}")
+message(STATUS "isolate: embedding CPython ${ISO_PYTHON_VERSION} (${ISO_PYTHON_EXECUTABLE}), "
+               "static ${ISO_PY_static_library}")
+
+add_library(isolate_python INTERFACE)
+target_include_directories(isolate_python SYSTEM INTERFACE "${ISO_PY_include}")
+# Whole archive: C extension modules call API functions nothing in isolate
+# references, so the linker must keep all of libpython. Export only the C API
+# (Py*, _Py*, PY*, the same set libpython3.x.so exports): that is all extension
+# modules resolve against the executable,
+# and it keeps our own C++ runtime out of their symbol lookups.
+target_link_libraries(isolate_python INTERFACE
+  "$<LINK_LIBRARY:WHOLE_ARCHIVE,${ISO_PY_static_library}>" ${ISO_PY_link_libraries} Threads::Threads util)
+target_link_options(isolate_python INTERFACE
+  "LINKER:--export-dynamic-symbol=Py*" "LINKER:--export-dynamic-symbol=_Py*"
+  "LINKER:--export-dynamic-symbol=PY*"
+  # Debian's libpython3.x.a is not position-independent; a non-PIE executable
+  # also lets the linker turn libpython's GOT loads into direct addresses.
+  -no-pie)

@@ -1,0 +1,70 @@
+// The isolate command line.
+//
+// `run` is dispatched before any option parsing: everything after it is
+// python3's own command line and goes to the interpreter untouched (even
+// `--help` and `--version`, which must print python3's answers).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "info_command.h"
+#include "isolate/python.h"
+#include "isolate/version.h"
+
+namespace {
+
+// Invoked through a link named python*, isolate is that interpreter.
+bool invoked_as_python(const char* argv0) {
+  const char* slash = std::strrchr(argv0, '/');
+  return std::string_view(slash ? slash + 1 : argv0).starts_with("python");
+}
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"isolate: runs Python work fast (a python3-compatible launcher, and more).", "isolate"};
+  app.set_version_flag("--version", iso::kVersion);
+  app.require_subcommand(1);
+
+  // Listed for --help; the real dispatch happens in main() before parsing.
+  app.add_subcommand("run", "Run python3's command line (script.py, -c, -m, -) in the embedded CPython")
+      ->allow_extras();
+
+  bool json = false;
+  auto* info = app.add_subcommand(
+      "info", "Print what this build embeds: CPython version and path, linking, pool backends");
+  info->add_flag("--json", json, "Print one JSON object");
+
+  // CLI11 would report a mistyped command as a missing one.
+  const auto named = [&](const CLI::App* sub) { return sub->get_name() == argv[1]; };
+  if (argc >= 2 && argv[1][0] != '-' && app.get_subcommands(named).empty()) {
+    std::fprintf(stderr, "isolate: unknown command '%s' (see 'isolate --help')\n", argv[1]);
+    return 2;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "isolate: %s (see 'isolate --help')\n", e.what());
+    return 2;
+  }
+
+  if (info->parsed()) {
+    const std::string text = json ? iso::cli::info_json() : iso::cli::info_text();
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 1 && invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
+  if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
+  return run_cli(argc, argv);
+}

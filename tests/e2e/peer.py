@@ -1,0 +1,38 @@
+"""Shared helpers for the e2e tests: run isolate and the reference python3 the same way."""
+import os
+import subprocess
+import unittest
+
+ISOLATE = os.path.abspath(os.environ.get("ISOLATE_BIN", "build/bin/isolate"))
+PYTHON = os.environ.get("ISOLATE_REF_PYTHON", "")
+
+
+def environment(**extra):
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    for key, value in extra.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run(argv, *, stdin=b"", env=None, cwd=None, timeout=60, stdout=subprocess.PIPE):
+    return subprocess.run(argv, input=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                          env=env or environment(), cwd=cwd, timeout=timeout)
+
+
+class PeerTestCase(unittest.TestCase):
+    """Asserts that `isolate run ARGS` and `python3 ARGS` give the same bytes and status."""
+
+    maxDiff = None
+
+    def assertSameAsPython(self, args, **kwargs):
+        ref = run([PYTHON, *args], **kwargs)
+        got = run([ISOLATE, "run", *args], **kwargs)
+        self.assertEqual(got.stderr.decode(errors="backslashreplace"),
+                         ref.stderr.decode(errors="backslashreplace"), f"stderr of {args}")
+        self.assertEqual(got.stdout.decode(errors="backslashreplace"),
+                         ref.stdout.decode(errors="backslashreplace"), f"stdout of {args}")
+        self.assertEqual(got.returncode, ref.returncode, f"exit status of {args}")
+        return got
