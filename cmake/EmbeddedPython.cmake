@@ -79,6 +79,7 @@ if(NOT ISO_PY_static_library)
                       "(isolate links it statically, see DESIGN.md §1)")
 endif()
 
+string(REPLACE "," ";" ISO_PY_link_libraries "${ISO_PY_link_libraries}")
 set(ISO_PYTHON_VERSION "${ISO_PY_version}")
 set(ISO_PYTHON_EXECUTABLE "${ISO_PY_executable}")
 set(ISO_PYTHON_GIL_DISABLED "${ISO_PY_gil_disabled}")

@@ -28,7 +28,7 @@ def link_libraries():
     for flag in flags:
         if flag.startswith("-l") and flag not in seen:
             seen.append(flag)
-    return ";".join(f[2:] for f in seen)
+    return ",".join(f[2:] for f in seen)
 
 
 facts = {

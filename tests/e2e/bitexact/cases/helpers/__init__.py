@@ -1,0 +1,1 @@
+"""Helper package shared by bit-exactness cases (copied next to each case)."""
