@@ -1,7 +1,7 @@
 #include "build_config.h"
 #include "isolate/python.h"
 
-#include <Python.h>
+#include <patchlevel.h>  // PY_VERSION_HEX only; Python.h is not needed here
 
 namespace iso::python {
 
