@@ -9,7 +9,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   python3 python3-dev libpython3-dev libpython3.11-testsuite zlib1g-dev libexpat1-dev
-  valgrind clang-format
+  valgrind clang-format clang-tidy
+  libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
 )
 
 missing=()
