@@ -59,34 +59,29 @@ def list_cases(cases_dir):
                   if f.endswith(".py") and os.path.isfile(os.path.join(cases_dir, f)))
 
 
-def resolve_python(path):
-    # Keep the path as given (no symlink resolution): it becomes argv[0], hence
-    # sys.orig_argv[0], and drives sys.executable.  Only make it absolute.
+def resolve_executable(path, what):
+    """PATH looked up on $PATH when bare, made absolute but not resolved: the
+    reference's path becomes argv[0], hence sys.orig_argv[0] and sys.executable."""
     if os.sep not in path:
         found = shutil.which(path)
         if found is None:
-            raise UsageError("reference python not found: %s" % path)
+            raise UsageError("%s not found: %s" % (what, path))
         path = found
     path = os.path.abspath(path)
     if not os.access(path, os.X_OK):
-        raise UsageError("reference python not executable: %s" % path)
+        raise UsageError("%s not executable: %s" % (what, path))
     return path
+
+
+def resolve_python(path):
+    return resolve_executable(path, "reference python")
 
 
 def resolve_runner(runner):
     parts = shlex.split(runner)
     if not parts:
         raise UsageError("--runner is empty")
-    exe = parts[0]
-    if os.sep not in exe:
-        found = shutil.which(exe)
-        if found is None:
-            raise UsageError("runner not found: %s" % exe)
-        exe = found
-    exe = os.path.abspath(exe)
-    if not os.access(exe, os.X_OK):
-        raise UsageError("runner not executable: %s" % exe)
-    return [exe] + parts[1:]
+    return [resolve_executable(parts[0], "runner")] + parts[1:]
 
 
 def make_env():
