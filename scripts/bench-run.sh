@@ -6,7 +6,7 @@ set -euo pipefail
 build=${1:-build}
 shift || true
 isolate="$build/bin/isolate"
-python=$("$isolate" info --json | sed -n 's/.*"python_executable":"\([^"]*\)".*/\1/p')
+python=$("$isolate" run -I -c 'import sys; print(sys.executable)')  # the build's real python3.x
 
 "$python" bench/python/run_vs_python.py --runner "$isolate run" --python "$python" --cachegrind --markdown "$@"
 echo

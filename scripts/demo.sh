@@ -4,7 +4,7 @@
 set -euo pipefail
 build=${1:-build}
 isolate="$build/bin/isolate"
-python=$("$isolate" info --json | sed -n 's/.*"python_executable":"\([^"]*\)".*/\1/p')
+python=$("$isolate" run -I -c 'import sys; print(sys.executable)')  # the build's real python3.x
 
 echo "== isolate info"
 "$isolate" info
