@@ -148,7 +148,7 @@ bool ok(const RunResult& r) {
 void BM_Spawn(benchmark::State& state, const Argv& argv) {
   Spawner sp(argv);
   double cpu_s = 0.0;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): the loop variable is the API
     RunResult r = sp.run();
     if (!ok(r)) {
       state.SkipWithError(failure(sp, r).c_str());
