@@ -1,0 +1,492 @@
+// The segment back end. A segment is 4 MiB aligned to 4 MiB; unit 0 holds its
+// header and page descriptors, units 1..63 are handed out as runs (pages).
+// A segment belongs to one heap (its thread): only that thread changes its
+// bitmaps and lists, so runs are taken and returned without locks.
+//
+// Memory goes back to the OS in three ways:
+//  - free units stay committed ("dirty") until the heap has more than
+//    ISO_ALLOC_PURGE_KIB of them, then all are purged (MADV_DONTNEED);
+//  - a heap keeps one empty segment as a spare; further empty segments go to a
+//    global cache of ISO_ALLOC_SEGMENT_CACHE segments, purged, or are unmapped;
+//  - huge blocks (> 1 MiB) have their own mapping, unmapped on free (mappings
+//    of exactly 4 MiB go through the same cache).
+// A thread that ends abandons its segments that still hold live blocks; the
+// next thread that needs a run adopts them (segment_alloc_run).
+//
+// A global bitmap of 4 MiB slots (4 MiB of zero pages in .bss, touched only
+// where segments live) tells whether an address is one of our segments, so
+// that the free slow path can reject foreign pointers with a clear message.
+#include <sched.h>
+#include <time.h>
+
+#include <cerrno>
+#include <new>
+
+#include "internal.h"
+
+namespace iso::alloc {
+
+namespace {
+
+// ------------------------------------------------------------ segment map
+constexpr unsigned kAddressBits = 47;
+constexpr std::size_t kMapWords = (std::size_t{1} << (kAddressBits - kSegmentShift)) / 64;
+std::atomic<uint64_t> g_segmap[kMapWords];
+
+void segmap_set(const Segment* s, bool on) {
+  const std::uintptr_t slot = reinterpret_cast<std::uintptr_t>(s) >> kSegmentShift;
+  if (slot / 64 >= kMapWords) return;
+  const uint64_t bit = uint64_t{1} << (slot % 64);
+  if (on) {
+    g_segmap[slot / 64].fetch_or(bit, std::memory_order_release);
+  } else {
+    g_segmap[slot / 64].fetch_and(~bit, std::memory_order_release);
+  }
+}
+
+// ------------------------------------------------------------ global lists
+SpinLock g_cache_lock;
+std::atomic<Segment*> g_cache{nullptr};  // free 4 MiB regions, purged (changed under the lock)
+uint32_t g_cache_count = 0;
+
+SpinLock g_abandoned_lock;
+std::atomic<Segment*> g_abandoned{nullptr};  // changed under the lock, peeked without
+
+Segment* cache_pop() {
+  if (g_cache.load(std::memory_order_relaxed) == nullptr) return nullptr;  // a miss just maps
+  LockGuard guard(g_cache_lock);
+  Segment* s = g_cache.load(std::memory_order_relaxed);
+  if (s != nullptr) {
+    g_cache.store(s->next, std::memory_order_relaxed);
+    --g_cache_count;
+  }
+  return s;
+}
+
+// Gives a segment's memory back: into the cache (purged) if it is a plain
+// 4 MiB mapping and the cache has room, else to the OS.
+void segment_unmap_or_cache(Segment* s) {
+  segmap_set(s, false);
+  const std::size_t mapped = s->mapped;
+  if (mapped == kSegmentSize && g_options.segment_cache > 0) {
+    os_purge(s, kSegmentSize);
+    LockGuard guard(g_cache_lock);
+    if (g_cache_count < g_options.segment_cache) {
+      s->next = g_cache.load(std::memory_order_relaxed);
+      g_cache.store(s, std::memory_order_relaxed);
+      ++g_cache_count;
+      stats_add_current(kStat_segments_to_cache);
+      return;
+    }
+  }
+  stats_add_current(kStat_segments_unmapped);
+  os_unmap(s, mapped);
+}
+
+// A fresh 4 MiB aligned region, from the cache or the OS. `zero` tells
+// whether its contents are known to be zero.
+Segment* segment_map(std::size_t size, bool* zero) {
+  if (size == kSegmentSize) {
+    if (Segment* s = cache_pop()) {
+      stats_add_current(kStat_segments_from_cache);
+      *zero = g_options.purge;
+      return s;
+    }
+  }
+  *zero = true;
+  return static_cast<Segment*>(os_map_aligned(size, kSegmentSize));
+}
+
+// ------------------------------------------------------------ heap segment lists
+// Segments with free units come first, so the search stops at the first full one.
+void list_remove(Heap* h, Segment* s) {
+  if (s->prev != nullptr) {
+    s->prev->next = s->next;
+  } else {
+    h->segments = s->next;
+  }
+  if (s->next != nullptr) s->next->prev = s->prev;
+  s->next = s->prev = nullptr;
+}
+
+void list_push_front(Heap* h, Segment* s) {
+  s->prev = nullptr;
+  s->next = h->segments;
+  if (h->segments != nullptr) h->segments->prev = s;
+  h->segments = s;
+}
+
+void list_push_back(Heap* h, Segment* s) {
+  s->next = nullptr;
+  Segment* last = h->segments;
+  if (last == nullptr) {
+    s->prev = nullptr;
+    h->segments = s;
+    return;
+  }
+  while (last->next != nullptr) last = last->next;
+  last->next = s;
+  s->prev = last;
+}
+
+constexpr uint64_t run_mask(unsigned idx, unsigned units) {
+  return (units >= 64 ? ~uint64_t{0} : ((uint64_t{1} << units) - 1)) << idx;
+}
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+// Purging gives memory back but costs a syscall and, on reuse, page faults:
+// a heap purges when it has held more than ISO_ALLOC_PURGE_KIB of free
+// committed units for ISO_ALLOC_PURGE_DELAY_MS, or at once above 4 times that.
+// Checked when runs are freed and on the generic malloc path.
+void heap_maybe_purge(Heap* h) {
+  const uint32_t limit = g_options.purge_units;
+  if (h->dirty_units <= limit) {
+    h->purge_deadline = 0;
+    return;
+  }
+  if (g_options.purge_delay_ms != 0 && h->dirty_units <= 4 * limit) {
+    const uint64_t now = now_ns();
+    if (h->purge_deadline == 0) {
+      h->purge_deadline = now + uint64_t{g_options.purge_delay_ms} * 1000000u;
+      return;
+    }
+    if (now < h->purge_deadline) return;
+  }
+  h->purge_deadline = 0;
+  heap_purge(h);
+}
+
+namespace {
+
+// First index i (a multiple of align_units) such that units i..i+units-1 are free.
+int find_run(uint64_t free_units, unsigned units, unsigned align_units) {
+  uint64_t x = free_units;
+  for (unsigned i = 1; i < units && x != 0; ++i) x &= free_units >> i;
+  if (align_units > 1) {
+    uint64_t pattern = 0;
+    for (unsigned i = 0; i < 64; i += align_units) pattern |= uint64_t{1} << i;
+    x &= pattern;
+  }
+  if (x == 0) return -1;
+  return __builtin_ctzll(x);
+}
+
+void purge_dirty(Heap* h, Segment* s) {
+  uint64_t d = s->dirty_units;
+  while (d != 0) {
+    const unsigned first = static_cast<unsigned>(__builtin_ctzll(d));
+    const uint64_t rest = ~(d >> first);  // zeros where the run continues
+    const unsigned len = rest == 0 ? 64 - first : static_cast<unsigned>(__builtin_ctzll(rest));
+    os_purge(unit_address(s, first), std::size_t{len} << kUnitShift);
+    d &= ~run_mask(first, len);
+  }
+  h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(s->dirty_units));
+  s->dirty_units = 0;
+}
+
+// Takes units idx..idx+units-1 of s for a page; marks the interior sentinels.
+void run_take(Heap* h, Segment* s, unsigned idx, unsigned units) {
+  const uint64_t mask = run_mask(idx, units);
+  if (s->used_units == 0) h->empty_segments--;
+  s->used_units += units;
+  s->free_units &= ~mask;
+  if (const uint64_t d = s->dirty_units & mask; d != 0) {
+    s->dirty_units &= ~mask;
+    h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(d));
+  }
+  for (unsigned i = idx + 1; i < idx + units; ++i) {
+    Page* pg = &s->pages[i];
+    pg->flags = kInterior;
+    pg->head = static_cast<uint8_t>(idx);
+  }
+  if (s->free_units == 0) {  // now full: move behind the segments with room
+    list_remove(h, s);
+    list_push_back(h, s);
+  }
+}
+
+void segment_release(Heap* h, Segment* s) {
+  list_remove(h, s);
+  h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(s->dirty_units));
+  if (s->used_units == 0) h->empty_segments--;
+  segment_unmap_or_cache(s);
+}
+
+Segment* segment_new(Heap* h) {
+  bool zero = false;
+  void* mem = segment_map(kSegmentSize, &zero);
+  if (mem == nullptr) return nullptr;
+  Segment* s = new (mem) Segment();
+  s->heap.store(h, std::memory_order_relaxed);
+  s->free_units = ~uint64_t{1};  // unit 0 holds this header
+  s->kind = kSegmentNormal;
+  s->mapped = kSegmentSize;
+  s->owner.store(h->owner_word, std::memory_order_release);
+  segmap_set(s, true);
+  h->empty_segments++;
+  list_push_front(h, s);
+  stats_add_current(kStat_segments_new);
+  return s;
+}
+
+void segment_adopt(Heap* h, Segment* s) {
+  s->heap.store(h, std::memory_order_relaxed);
+  s->owner.store(h->owner_word, std::memory_order_release);
+  if (s->free_units != 0) {
+    list_push_front(h, s);
+  } else {
+    list_push_back(h, s);
+  }
+  h->dirty_units += static_cast<uint32_t>(__builtin_popcountll(s->dirty_units));
+  if (s->used_units == 0) h->empty_segments++;
+  stats_add_current(kStat_segments_adopted);
+  h->pinned = s;              // its runs may all come free now: keep it until the caller has taken one
+  segment_pages_adopt(h, s);  // collects remote frees, queues the pages, frees empty runs
+  h->pinned = nullptr;
+}
+
+}  // namespace
+
+void SpinLock::lock() {
+  for (unsigned spins = 0;; ++spins) {
+    if (!locked.load(std::memory_order_relaxed) && !locked.exchange(true, std::memory_order_acquire)) return;
+    if (spins > 64) sched_yield();
+  }
+}
+
+bool segment_known(const void* s) {
+  const std::uintptr_t slot = reinterpret_cast<std::uintptr_t>(s) >> kSegmentShift;
+  if (slot / 64 >= kMapWords) return false;
+  return (g_segmap[slot / 64].load(std::memory_order_acquire) >> (slot % 64)) & 1;
+}
+
+// A run of `units` units whose first unit index is a multiple of align_units:
+// from the heap's segments, else an abandoned segment, else a new one.
+Segment* segment_alloc_run(Heap* h, unsigned units, unsigned align_units, unsigned* idx) {
+  // Committed (dirty) free units first: reusing them costs no page faults.
+  if (h->dirty_units >= units) {
+    for (Segment* s = h->segments; s != nullptr && s->free_units != 0; s = s->next) {
+      const int i = find_run(s->free_units & s->dirty_units, units, align_units);
+      if (i >= 0) {
+        run_take(h, s, static_cast<unsigned>(i), units);
+        *idx = static_cast<unsigned>(i);
+        return s;
+      }
+    }
+  }
+  for (Segment* s = h->segments; s != nullptr && s->free_units != 0; s = s->next) {
+    const int i = find_run(s->free_units, units, align_units);
+    if (i >= 0) {
+      run_take(h, s, static_cast<unsigned>(i), units);
+      *idx = static_cast<unsigned>(i);
+      return s;
+    }
+  }
+  for (int tries = 0; tries < 4; ++tries) {
+    Segment* s = segment_pop_abandoned();
+    if (s == nullptr) break;
+    segment_adopt(h, s);
+    const int i = find_run(s->free_units, units, align_units);
+    if (i >= 0) {
+      run_take(h, s, static_cast<unsigned>(i), units);
+      *idx = static_cast<unsigned>(i);
+      return s;
+    }
+  }
+  Segment* s = segment_new(h);
+  if (s == nullptr) return nullptr;
+  const int i = find_run(s->free_units, units, align_units);
+  if (i < 0) return nullptr;  // alignment beyond the segment: callers never ask
+  run_take(h, s, static_cast<unsigned>(i), units);
+  *idx = static_cast<unsigned>(i);
+  return s;
+}
+
+// Returns a run; the page descriptors become free sentinels again. An empty
+// segment is kept as the heap's spare, or released when there is one already.
+void segment_free_run(Heap* h, Segment* s, unsigned idx, unsigned units) {
+  for (unsigned i = idx; i < idx + units; ++i) {
+    Page* pg = &s->pages[i];
+    pg->free = nullptr;
+    pg->local_free = nullptr;
+    pg->used_minus1 = 0;  // a sentinel again
+    pg->flags = 0;
+    pg->thread_free.store(0, std::memory_order_relaxed);
+  }
+  const bool was_full = s->free_units == 0;
+  const uint64_t mask = run_mask(idx, units);
+  s->free_units |= mask;
+  s->dirty_units |= mask;
+  s->used_units -= units;
+  h->dirty_units += units;
+  if (was_full) {
+    list_remove(h, s);
+    list_push_front(h, s);
+  }
+  if (s->used_units == 0) {
+    h->empty_segments++;
+    if (h->empty_segments > 1 && s != h->pinned) {
+      segment_release(h, s);
+    }
+  }
+  heap_maybe_purge(h);
+}
+
+void heap_purge(Heap* h) {
+  for (Segment* s = h->segments; s != nullptr; s = s->next) {
+    if (s->dirty_units != 0) purge_dirty(h, s);
+  }
+  h->purge_deadline = 0;
+}
+
+// Releases every empty segment (iso_collect) or all but one.
+void heap_release_empty(Heap* h, bool keep_spare) {
+  bool kept = !keep_spare;
+  for (Segment* s = h->segments; s != nullptr;) {
+    Segment* next = s->next;
+    if (s->used_units == 0) {
+      if (!kept) {
+        kept = true;
+      } else {
+        segment_release(h, s);
+      }
+    }
+    s = next;
+  }
+}
+
+// Thread exit: empty segments are released, the others purged and abandoned.
+void heap_segments_abandon(Heap* h) {
+  while (Segment* s = h->segments) {
+    list_remove(h, s);
+    if (s->used_units == 0) {
+      h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(s->dirty_units));
+      h->empty_segments--;
+      segment_unmap_or_cache(s);
+      continue;
+    }
+    purge_dirty(h, s);
+    s->heap.store(nullptr, std::memory_order_relaxed);
+    s->owner.store(kOwnerAbandoned, std::memory_order_release);
+    {
+      LockGuard guard(g_abandoned_lock);
+      Segment* first = g_abandoned.load(std::memory_order_relaxed);
+      s->prev = nullptr;
+      s->next = first;
+      if (first != nullptr) first->prev = s;
+      g_abandoned.store(s, std::memory_order_relaxed);
+      s->in_abandoned = true;
+    }
+    stats_add_current(kStat_segments_abandoned);
+  }
+  h->dirty_units = 0;
+  h->empty_segments = 0;
+}
+
+Segment* segment_pop_abandoned() {
+  if (g_abandoned.load(std::memory_order_relaxed) == nullptr) return nullptr;  // peek without the lock
+  LockGuard guard(g_abandoned_lock);
+  Segment* s = g_abandoned.load(std::memory_order_relaxed);
+  if (s != nullptr) {
+    g_abandoned.store(s->next, std::memory_order_relaxed);
+    if (s->next != nullptr) s->next->prev = nullptr;
+    s->next = s->prev = nullptr;
+    s->in_abandoned = false;
+  }
+  return s;
+}
+
+// A free into an abandoned segment: the freeing thread takes the segment
+// over, so that memory freed after its owner ended is reused or returned.
+// Fails if another thread got there first (then the free goes remote).
+bool segment_try_reclaim(Heap* h, Segment* s) {
+  {
+    LockGuard guard(g_abandoned_lock);
+    if (!s->in_abandoned) return false;
+    if (s->prev != nullptr) {
+      s->prev->next = s->next;
+    } else {
+      g_abandoned.store(s->next, std::memory_order_relaxed);
+    }
+    if (s->next != nullptr) s->next->prev = s->prev;
+    s->next = s->prev = nullptr;
+    s->in_abandoned = false;
+  }
+  segment_adopt(h, s);
+  return true;
+}
+
+// ------------------------------------------------------------ huge blocks
+// One mapping per block, aligned to 4 MiB so the header is found by the same
+// mask; the block starts at max(64 KiB, align) into it. Owner kOwnerHuge makes
+// every free take the slow path, from any thread.
+void* huge_alloc(std::size_t n, std::size_t align) {
+  const std::size_t offset = align > kUnitSize ? align : kUnitSize;
+  const std::size_t page = os_page_size();
+  if (align >= kSegmentSize || n > SIZE_MAX - offset - kSegmentSize) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  std::size_t total = (offset + n + page - 1) & ~(page - 1);
+  if (total <= kSegmentSize) total = kSegmentSize;  // a 4 MiB mapping can come from / go to the cache
+  bool zero = false;
+  void* mem = segment_map(total, &zero);
+  if (mem == nullptr) return nullptr;
+  Segment* s = static_cast<Segment*>(mem);
+  s->owner.store(kOwnerHuge, std::memory_order_relaxed);
+  s->heap.store(nullptr, std::memory_order_relaxed);
+  s->kind = kSegmentHuge;
+  s->mapped = total;
+  s->huge_block = reinterpret_cast<uint8_t*>(s) + offset;
+  s->huge_size = total - offset;
+  s->huge_zeroed = zero;
+  segmap_set(s, true);
+  stats_add_current(kStat_huge_allocs);
+  return s->huge_block;
+}
+
+void huge_free(Segment* s, void* p) {
+  if (p != s->huge_block) fatal_pointer("free()", "invalid pointer", p);
+  stats_add_current(kStat_huge_frees);
+  segment_unmap_or_cache(s);
+}
+
+// Grows or shrinks a huge block's mapping without moving it.
+bool huge_resize_in_place(Segment* s, std::size_t n) {
+  const std::size_t offset = static_cast<std::size_t>(s->huge_block - reinterpret_cast<uint8_t*>(s));
+  const std::size_t page = os_page_size();
+  if (n > SIZE_MAX - offset - page) return false;
+  const std::size_t total = (offset + n + page - 1) & ~(page - 1);
+  if (total == s->mapped) return true;
+  if (!os_remap_in_place(s, s->mapped, total)) return false;
+  s->mapped = total;
+  s->huge_size = total - offset;
+  return true;
+}
+
+bool huge_block_zeroed(const Segment* s) {
+  return s->huge_zeroed;
+}
+
+// ------------------------------------------------------------ fork
+void segment_fork_prepare() {
+  g_cache_lock.lock();
+  g_abandoned_lock.lock();
+}
+void segment_fork_parent() {
+  g_abandoned_lock.unlock();
+  g_cache_lock.unlock();
+}
+void segment_fork_child() {
+  g_abandoned_lock.reset();
+  g_cache_lock.reset();
+}
+
+}  // namespace iso::alloc
