@@ -11,7 +11,7 @@ CTEST_ARGS  ?=
 
 CMAKE_CONFIG = -DISO_PYTHON=$(PYTHON)
 
-.PHONY: all deps build demo test test-asan test-unit bench bench-run install tidy format format-check clean
+.PHONY: fuzz all deps build demo test test-asan test-unit bench bench-run install tidy format format-check clean
 
 all: build
 
@@ -44,6 +44,10 @@ bench: build
 # Interleaved isolate-vs-python3 runs; prints the table for docs/BENCHMARKS.md.
 bench-run: bench
 	@scripts/bench-run.sh $(BUILD)
+
+# isoalloc's libFuzzer target for longer than the test suite's 45 s.
+fuzz: build
+	ISO_FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) tests/alloc/fuzz/run_fuzz.sh $(BUILD)/fuzz
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)

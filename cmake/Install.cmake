@@ -6,7 +6,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS isolate isolate_python EXPORT isolateTargets
+install(TARGETS isolate isolate_python isoalloc_static EXPORT isolateTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/isolate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

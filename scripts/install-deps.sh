@@ -10,7 +10,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   python3 python3-dev libpython3-dev libpython3.11-testsuite zlib1g-dev libexpat1-dev
   valgrind clang-format clang-tidy
-  libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
+  libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libtbb-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -2,6 +2,7 @@
 // python3-compatible main.
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,24 @@ const BuildInfo& build_info();
 // The interpreter sees the real python3.x as argv[0], so sys.executable,
 // sys.prefix and sys.path match it. Initialises and finalises CPython: call it
 // at most once per process.
+//
+// The allocator behind CPython's RAW, MEM and OBJ memory domains is pymalloc
+// unless ISO_PYMALLOC or `-X iso_pymalloc=` (which wins) says isoalloc or
+// malloc; an unknown name, or one set together with PYTHONMALLOC, is a
+// one-line error and exit status 2.
 int run_main(int argc, char** args);
+
+// CPython's memory allocators: pymalloc (CPython's own small-object
+// allocator, the default), isoalloc, or the C library's malloc.
+enum class Allocator { pymalloc, isoalloc, malloc };
+
+// "pymalloc", "isoalloc" or "malloc"; nullopt for anything else.
+std::optional<Allocator> parse_allocator(std::string_view name);
+
+// Serves the RAW, MEM and OBJ domains from `allocator` (pymalloc: leaves the
+// pre-initialised choice). CPython allows this only after Py_PreInitialize
+// and before Py_InitializeFromConfig. debug_hooks re-installs CPython's
+// debug hooks on top, as -X dev does.
+void install_allocator(Allocator allocator, bool debug_hooks);
 
 }  // namespace iso::python

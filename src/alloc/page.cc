@@ -509,9 +509,10 @@ void segment_pages_adopt(Heap* h, Segment* s) {
 
 // One block of `units` units, the first unit index a multiple of align_units.
 void* large_alloc(Heap* h, std::size_t n, unsigned align_units) {
-  const unsigned units = static_cast<unsigned>((n + kUnitSize - 1) >> kUnitShift);
+  // n == 0 comes from an aligned request (posix_memalign(&p, 1 MiB, 0)).
+  const unsigned units = n == 0 ? 1 : static_cast<unsigned>((n + kUnitSize - 1) >> kUnitShift);
   unsigned idx = 0;
-  Segment* s = segment_alloc_run(h, units == 0 ? 1 : units, align_units, &idx);
+  Segment* s = segment_alloc_run(h, units, align_units, &idx);
   if (s == nullptr) return nullptr;
   Page* pg = &s->pages[idx];
   pg->free = nullptr;

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "allocator.h"
+
 namespace iso::python {
 
 namespace {
@@ -49,6 +51,13 @@ int run_main(int argc, char** args) {
   PyPreConfig_InitPythonConfig(&preconfig);
   PyStatus status = Py_PreInitializeFromBytesArgs(&preconfig, count, argv.data());
   if (PyStatus_Exception(status)) return finish_failed_startup(status);
+
+  // The allocator must be in place before the first block the interpreter
+  // keeps, so it is chosen right after pre-initialisation.
+  const AllocatorChoice allocator = choose_allocator(count, argv.data());
+  if (allocator.exit_code) return *allocator.exit_code;
+  if (allocator.failed_status) return finish_failed_startup(*allocator.failed_status);
+  install_allocator(allocator.allocator, allocator.debug_hooks);
 
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
