@@ -11,7 +11,7 @@ CTEST_ARGS  ?=
 
 CMAKE_CONFIG = -DISO_PYTHON=$(PYTHON)
 
-.PHONY: fuzz all deps build demo test test-asan test-unit bench bench-run install tidy format format-check clean
+.PHONY: fuzz all deps build demo test test-asan test-tsan test-unit bench bench-run bench-exec install tidy format format-check clean
 
 all: build
 
@@ -38,12 +38,24 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE cpython $(CTEST_ARGS)
 
+# ThreadSanitizer over the concurrent code's unit tests (the executor's; the
+# conc/ tests will join): iso_tsan_tests builds only them, without libpython.
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) $(CMAKE_CONFIG) -DISO_SANITIZE=thread -DISO_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target iso_tsan_tests
+	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
 bench: build
-	@cmake --build $(BUILD) -j $(JOBS) --target bench_python_startup
+	@cmake --build $(BUILD) -j $(JOBS) --target bench_python_startup exec_busy_work
 
 # Interleaved isolate-vs-python3 runs; prints the table for docs/BENCHMARKS.md.
 bench-run: bench
 	@scripts/bench-run.sh $(BUILD)
+	@scripts/bench-exec.sh $(BUILD)
+
+# iso::parallel_for against TBB and OpenMP alone (docs/BENCHMARKS.md, issue 4).
+bench-exec: build
+	@scripts/bench-exec.sh $(BUILD)
 
 # isoalloc's libFuzzer target for longer than the test suite's 45 s.
 fuzz: build

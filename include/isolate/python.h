@@ -2,7 +2,11 @@
 // python3-compatible main.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -43,5 +47,90 @@ std::optional<Allocator> parse_allocator(std::string_view name);
 // and before Py_InitializeFromConfig. debug_hooks re-installs CPython's
 // debug hooks on top, as -X dev does.
 void install_allocator(Allocator allocator, bool debug_hooks);
+
+// ---------------------------------------------------------------- the pool
+// A pool of warm isolates that call one Python function (TARGET,
+// "module:function" or "path/to/file.py:function") on JSON-encoded
+// arguments (DESIGN.md §3). Backends: one sub-interpreter with its own GIL
+// per worker thread, threads of the main interpreter (parallel on a
+// free-threaded build), or forked worker processes.
+enum class Backend { subinterp, threads, process };
+
+std::optional<Backend> parse_backend(std::string_view name);  // "subinterp", "threads", "process"
+std::string_view backend_name(Backend backend);
+// The best backend of this build and process: threads on a free-threaded
+// CPython whose GIL is off, else subinterp (>= 3.12), else process;
+// ISO_FORCE_PROCESS=1 forces process.
+Backend auto_backend();
+
+struct MapItem {
+  std::uint64_t index = 0;
+  std::string json;  // one argument (or, with star, a JSON array of them)
+};
+struct MapResult {
+  std::uint64_t index = 0;
+  bool ok = false;
+  std::string json;  // the return value, or {"type", "message", "traceback"}
+};
+using ItemChunk = std::vector<MapItem>;
+using ResultChunk = std::vector<MapResult>;
+
+struct PoolOptions {
+  std::string target;
+  bool star = false;  // spread a JSON array into positional arguments
+  Backend backend = Backend::process;
+  unsigned workers = 1;
+};
+
+// A failure to start: the message is one line, ready for the user.
+class PoolError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+  std::string refused_module;  // set when a module refused to load in a sub-interpreter
+};
+
+// Needs an initialised interpreter whose GIL the calling thread does not hold
+// (EmbeddedPython below). Workers start in the constructor and stay warm.
+class MapPool {
+ public:
+  explicit MapPool(const PoolOptions& options);  // throws PoolError
+  ~MapPool();
+  MapPool(const MapPool&) = delete;
+  MapPool& operator=(const MapPool&) = delete;
+
+  // Queues a chunk on the least busy worker; blocks while every queue is full.
+  void submit(ItemChunk chunk);
+  // The next finished chunk, in completion order; blocks. nullopt once
+  // finish() was called and every submitted chunk has come back.
+  std::optional<ResultChunk> next();
+  void finish();  // no more submits
+  // Mean wall time per item over the chunks finished so far (0 before any).
+  double seconds_per_item() const;
+  Backend backend() const;
+  unsigned workers() const;
+  // SIGKILLs every worker process of every pool; async-signal-tolerant
+  // enough for a signal-handling thread (no allocation, one lock).
+  static void kill_worker_processes();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The embedded interpreter for the pool: initialised like python3 (the
+// build's stdlib and site-packages, PYTHON* variables honoured) but without
+// Python's signal handlers, and with the GIL released on return.
+class EmbeddedPython {
+ public:
+  EmbeddedPython();   // throws PoolError
+  ~EmbeddedPython();  // finalises
+  EmbeddedPython(const EmbeddedPython&) = delete;
+  EmbeddedPython& operator=(const EmbeddedPython&) = delete;
+  // Leaves without finalising (Ctrl-C with workers still busy).
+  [[noreturn]] static void quick_exit(int status);
+
+ private:
+  void* main_thread_state_ = nullptr;
+};
 
 }  // namespace iso::python

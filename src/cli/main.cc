@@ -12,6 +12,7 @@
 #include "info_command.h"
 #include "isolate/python.h"
 #include "isolate/version.h"
+#include "map_command.h"
 
 namespace {
 
@@ -35,6 +36,9 @@ int run_cli(int argc, char** argv) {
       "info", "Print what this build embeds: CPython version and path, linking, pool backends");
   info->add_flag("--json", json, "Print one JSON object");
 
+  iso::cli::MapOptions map_options;
+  auto* map = iso::cli::add_map_command(app, map_options);
+
   // CLI11 would report a mistyped command as a missing one.
   const auto named = [&](const CLI::App* sub) { return sub->get_name() == argv[1]; };
   if (argc >= 2 && argv[1][0] != '-' && app.get_subcommands(named).empty()) {
@@ -54,6 +58,7 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
 
+  if (map->parsed()) return iso::cli::run_map(map_options);
   if (info->parsed()) {
     const std::string text = json ? iso::cli::info_json() : iso::cli::info_text();
     std::fwrite(text.data(), 1, text.size(), stdout);

@@ -1,0 +1,345 @@
+// `isolate map`: three stages that overlap. The dispatcher thread reads JSON
+// Lines and hands chunks to the pool; the pool's workers call the function;
+// the main thread collects answers and the ordered writer puts them out in
+// input order. A semaphore of kMaxInFlight items (read but not yet written)
+// bounds memory whatever the input size; a signal thread owns Ctrl-C.
+#include "map_command.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <semaphore>
+#include <thread>
+#include <unordered_map>
+
+#include "isolate/conc/sharded_lru.h"
+#include "isolate/python.h"
+#include "map_io.h"
+
+namespace iso::cli {
+
+namespace {
+
+constexpr std::ptrdiff_t kMaxInFlight = 16384;
+constexpr double kChunkSeconds = 0.005;  // automatic chunks aim at this much work each
+constexpr std::size_t kMaxChunk = 512;
+
+using Clock = std::chrono::steady_clock;
+
+struct UsageError {
+  std::string message;
+};
+
+int open_or_fail(const std::string& path, int flags, const char* what) {
+  const int fd = open(path.c_str(), flags | O_CLOEXEC, 0666);
+  if (fd < 0) throw UsageError{"cannot open " + std::string(what) + " " + path + ": " + std::strerror(errno)};
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+    throw UsageError{std::string(what) + " " + path + " is a directory"};
+  return fd;
+}
+
+unsigned default_workers() {
+  if (const char* env = std::getenv("ISO_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0 && n <= 1024) return static_cast<unsigned>(n);
+    std::fprintf(stderr, "isolate: ignoring ISO_THREADS=%s (expected a number from 1 to 1024)\n", env);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Everything the stages share.
+struct Run {
+  explicit Run(const MapOptions& o) : options(o) {}
+  const MapOptions& options;
+  python::MapPool* pool = nullptr;
+  OrderedWriter* writer = nullptr;
+  LineReader* reader = nullptr;
+  std::counting_semaphore<kMaxInFlight> in_flight{kMaxInFlight};
+  std::unique_ptr<conc::ShardedLru<std::string, std::string>> memo;
+  std::mutex memo_keys_lock;
+  std::unordered_map<std::uint64_t, std::string> memo_keys;  // index -> argument line, while in flight
+  std::atomic<std::uint64_t> items_read{0};
+  std::atomic<std::uint64_t> memo_hits{0};
+  std::atomic<bool> input_done{false};
+  std::string input_error;
+  std::size_t fixed_chunk = 0;   // 0: automatic
+  std::uint64_t input_size = 0;  // a regular file's size, for the ETA
+  Clock::time_point started = Clock::now();
+};
+
+std::size_t chunk_size(const Run& run) {
+  if (run.fixed_chunk != 0) return run.fixed_chunk;
+  const double per_item = run.pool->seconds_per_item();
+  if (per_item <= 0) return 1;  // the first chunks measure
+  const std::size_t balanced = std::max<std::size_t>(1, kMaxInFlight / (4 * run.pool->workers()));
+  return std::clamp<std::size_t>(static_cast<std::size_t>(kChunkSeconds / per_item), 1,
+                                 std::min(kMaxChunk, balanced));
+}
+
+void dispatch(Run& run) {
+  python::ItemChunk chunk;
+  std::uint64_t index = 0;
+  const auto submit = [&] {
+    if (!chunk.empty()) run.pool->submit(std::exchange(chunk, {}));
+  };
+  try {
+    for (;;) {
+      // Never sit on a partial chunk while the input is slow to come.
+      if (!chunk.empty() && !run.reader->ready()) submit();
+      std::optional<std::string> line = run.reader->next();
+      if (!line) break;
+      run.in_flight.acquire();
+      run.items_read.store(index + 1, std::memory_order_relaxed);
+      if (run.memo) {
+        if (std::optional<std::string> hit = run.memo->get(*line)) {
+          run.memo_hits.fetch_add(1, std::memory_order_relaxed);
+          run.writer->add({index++, true, std::move(*hit)});
+          run.in_flight.release();
+          continue;
+        }
+        const std::lock_guard guard(run.memo_keys_lock);
+        run.memo_keys.emplace(index, *line);
+      }
+      chunk.push_back({index++, std::move(*line)});
+      if (chunk.size() >= chunk_size(run)) submit();
+    }
+  } catch (const std::exception& e) {
+    run.input_error = e.what();
+  }
+  submit();
+  run.input_done = true;
+  run.pool->finish();
+}
+
+void remember(Run& run, const python::MapResult& r) {
+  std::string key;
+  {
+    const std::lock_guard guard(run.memo_keys_lock);
+    auto it = run.memo_keys.find(r.index);
+    if (it == run.memo_keys.end()) return;
+    key = std::move(it->second);
+    run.memo_keys.erase(it);
+  }
+  if (r.ok) run.memo->put(std::move(key), r.json);
+}
+
+std::string summary(const Run& run, const char* how) {
+  const double seconds = std::chrono::duration<double>(Clock::now() - run.started).count();
+  const std::uint64_t done = run.writer->written();
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "isolate map: %s%llu items, %llu failed%s, %.2f s, %.0f items/s, %s x %u\n", how,
+                static_cast<unsigned long long>(done), static_cast<unsigned long long>(run.writer->failed()),
+                run.memo ? (", " + std::to_string(run.memo_hits.load()) + " memo hits").c_str() : "", seconds,
+                seconds > 0 ? static_cast<double>(done) / seconds : 0.0,
+                std::string(python::backend_name(run.pool->backend())).c_str(), run.pool->workers());
+  return text;
+}
+
+// Ctrl-C (and SIGTERM, SIGHUP): write every result that is complete in
+// order, say so, and leave at once; workers busy in user code are not waited for.
+void handle_signals(Run& run, sigset_t set) {
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  try {
+    run.writer->flush();
+  } catch (const std::system_error&) {
+    // the output is gone; nothing more to save
+  }
+  python::MapPool::kill_worker_processes();
+  if (!run.options.quiet) {
+    const std::string line = "\n" + summary(run, "interrupted after ");
+    (void)!write(STDERR_FILENO, line.data(), line.size());
+  }
+  python::EmbeddedPython::quick_exit(128 + sig);
+}
+
+void show_progress(Run& run, const std::atomic<bool>& done) {
+  while (!done.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    const double seconds = std::chrono::duration<double>(Clock::now() - run.started).count();
+    const std::uint64_t written = run.writer->written();
+    const double rate = seconds > 0 ? static_cast<double>(written) / seconds : 0;
+    std::string eta;
+    if (run.input_size > 0 && run.reader->bytes_read() > 0 && rate > 0) {
+      const double total = static_cast<double>(run.items_read.load()) * static_cast<double>(run.input_size) /
+                           static_cast<double>(run.reader->bytes_read());
+      eta = ", ETA " +
+            std::to_string(static_cast<long>(std::max(0.0, (total - static_cast<double>(written)) / rate))) +
+            " s";
+    }
+    std::fprintf(stderr, "\r\033[Kisolate map: %llu done, %.0f items/s%s",
+                 static_cast<unsigned long long>(written), rate, eta.c_str());
+  }
+  std::fprintf(stderr, "\r\033[K");
+}
+
+// PoolError messages start with "isolate: "; map's own start "isolate: map: ".
+std::string without_prefix(std::string_view message) {
+  if (message.starts_with("isolate: ")) message.remove_prefix(std::strlen("isolate: "));
+  return std::string(message);
+}
+
+std::unique_ptr<python::MapPool> start_pool(const MapOptions& o, python::PoolOptions pool_options) {
+  const bool automatic = o.backend == "auto";
+  try {
+    return std::make_unique<python::MapPool>(pool_options);
+  } catch (const python::PoolError& e) {
+    if (e.refused_module.empty()) throw UsageError{without_prefix(e.what())};
+    if (!automatic) {
+      throw UsageError{"module " + e.refused_module +
+                       " refuses to load in a sub-interpreter; use --backend process (" +
+                       without_prefix(e.what()) + ")"};
+    }
+    std::fprintf(
+        stderr,
+        "isolate: warning: module %s refuses to load in a sub-interpreter; using the process backend\n",
+        e.refused_module.c_str());
+    pool_options.backend = python::Backend::process;
+    return std::make_unique<python::MapPool>(pool_options);
+  }
+}
+
+int map_main(const MapOptions& o) {
+  python::PoolOptions pool_options;
+  pool_options.target = o.target;
+  pool_options.star = o.star;
+  pool_options.workers = o.workers != 0 ? o.workers : default_workers();
+  if (o.backend == "auto") {
+    pool_options.backend = python::auto_backend();
+  } else if (auto b = python::parse_backend(o.backend)) {
+    pool_options.backend = *b;
+  } else {
+    throw UsageError{"--backend " + o.backend + ": expected auto, subinterp, threads or process"};
+  }
+  std::size_t fixed_chunk = 0;
+  if (o.chunk != "auto") {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(o.chunk.c_str(), &end, 10);
+    if (end == o.chunk.c_str() || *end != '\0' || n == 0 || n > 1000000 || o.chunk[0] == '-') {
+      throw UsageError{"--chunk " + o.chunk + ": expected auto or a number from 1 to 1000000"};
+    }
+    fixed_chunk = n;
+  }
+  const OutputFormat format = o.format == "records" ? OutputFormat::records : OutputFormat::values;
+
+  const int in_fd = o.input == "-" ? STDIN_FILENO : open_or_fail(o.input, O_RDONLY, "input");
+  const int out_fd =
+      o.output == "-" ? dup(STDOUT_FILENO) : open_or_fail(o.output, O_WRONLY | O_CREAT | O_TRUNC, "output");
+  const int errors_fd =
+      o.errors.empty() ? -1 : open_or_fail(o.errors, O_WRONLY | O_CREAT | O_TRUNC, "errors file");
+  // Whatever the function prints (Python or C) goes to stderr: stdout
+  // carries results only.
+  dup2(STDERR_FILENO, STDOUT_FILENO);
+
+  // Signals go to the signal thread alone: block them before any thread starts.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, s);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  python::EmbeddedPython interpreter;
+  std::unique_ptr<python::MapPool> pool = start_pool(o, pool_options);
+
+  LineReader reader(in_fd);
+  OrderedWriter writer(out_fd, format, errors_fd);
+  Run run(o);
+  run.pool = pool.get();
+  run.writer = &writer;
+  run.reader = &reader;
+  run.fixed_chunk = fixed_chunk;
+  if (o.memo > 0) run.memo = std::make_unique<conc::ShardedLru<std::string, std::string>>(o.memo);
+  struct stat st {};
+  if (fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode)) run.input_size = static_cast<std::uint64_t>(st.st_size);
+
+  std::thread(handle_signals, std::ref(run), stop_signals).detach();
+  std::atomic<bool> done{false};
+  std::thread progress;
+  if (o.progress || (!o.quiet && isatty(STDERR_FILENO)))
+    progress = std::thread(show_progress, std::ref(run), std::cref(done));
+  std::thread dispatcher(dispatch, std::ref(run));
+
+  try {
+    while (std::optional<python::ResultChunk> results = pool->next()) {
+      for (python::MapResult& r : *results) {
+        if (run.memo) remember(run, r);
+        writer.add(std::move(r));
+      }
+      run.in_flight.release(static_cast<std::ptrdiff_t>(results->size()));
+      // Results leave as soon as they are in order: a chunk is ~5 ms of work,
+      // so this is a few hundred writes a second at most.
+      writer.flush();
+    }
+    writer.flush();
+  } catch (const std::system_error& e) {
+    python::MapPool::kill_worker_processes();
+    if (e.code().value() == EPIPE) {  // the reader went away: end as a pipeline stage does
+      signal(SIGPIPE, SIG_DFL);
+      raise(SIGPIPE);
+    }
+    std::fprintf(stderr, "isolate: map: cannot write the output: %s\n", std::strerror(e.code().value()));
+    python::EmbeddedPython::quick_exit(1);
+  }
+  dispatcher.join();
+  done = true;
+  if (progress.joinable()) progress.join();
+  if (!run.input_error.empty()) {
+    std::fprintf(stderr, "isolate: map: %s (after %llu items)\n", run.input_error.c_str(),
+                 static_cast<unsigned long long>(writer.written()));
+  }
+  if (!o.quiet) std::fputs(summary(run, "").c_str(), stderr);
+  const bool failed = writer.failed() > 0 || !run.input_error.empty();
+  pool.reset();
+  close(out_fd);
+  if (errors_fd >= 0) close(errors_fd);
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+CLI::App* add_map_command(CLI::App& app, MapOptions& o) {
+  CLI::App* map = app.add_subcommand("map", "Run a Python function over JSON Lines on every core");
+  map->add_option("target", o.target, "module:function or path/to/file.py:function")->required();
+  map->add_option("--input,-i", o.input, "JSON Lines input, one argument per line ('-': stdin)");
+  map->add_option("--output,-o", o.output, "JSON Lines output, one line per input, in order ('-': stdout)");
+  map->add_option("--errors", o.errors, "also write every failure here, as {\"i\", \"error\"} records");
+  map->add_option("-j,--jobs", o.workers, "workers (default: ISO_THREADS or the number of cores)")
+      ->check(CLI::Range(1, 1024));
+  map->add_option("--backend", o.backend, "auto, subinterp, threads or process (ISO_BACKEND)")
+      ->envname("ISO_BACKEND");
+  map->add_option("--chunk", o.chunk, "items per hand-over: a number, or auto (measured)");
+  map->add_option("--memo", o.memo, "remember up to N results, keyed by the argument line");
+  map->add_flag("--star", o.star, "spread each line's JSON array into positional arguments");
+  map->add_option("--format", o.format, "values (default) or records")
+      ->check(CLI::IsMember({"values", "records"}));
+  map->add_flag("--progress", o.progress, "show items/s and ETA on stderr (default on a terminal)");
+  map->add_flag("--quiet,-q", o.quiet, "no progress and no summary line");
+  return map;
+}
+
+int run_map(const MapOptions& options) {
+  try {
+    return map_main(options);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "isolate: map: %s\n", e.message.c_str());
+    return 2;
+  } catch (const python::PoolError& e) {
+    std::fprintf(stderr, "isolate: map: %s\n", without_prefix(e.what()).c_str());
+    return 2;
+  }
+}
+
+}  // namespace iso::cli

@@ -1,0 +1,127 @@
+#include "map_io.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace iso::cli {
+
+namespace {
+constexpr std::size_t kReadSize = 1 << 16;
+constexpr std::size_t kFlushAt = 1 << 16;  // output is written in blocks of about this size
+}  // namespace
+
+bool LineReader::fill() {
+  if (eof_) return false;
+  if (start_ > 0) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+  }
+  const std::size_t old = buffer_.size();
+  buffer_.resize(old + kReadSize);
+  ssize_t n;
+  do {
+    n = read(fd_, buffer_.data() + old, kReadSize);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    buffer_.resize(old);
+    throw std::runtime_error(std::string("cannot read the input: ") + std::strerror(errno));
+  }
+  buffer_.resize(old + static_cast<std::size_t>(n));
+  bytes_read_ += static_cast<std::uint64_t>(n);
+  if (n == 0) eof_ = true;
+  return n > 0;
+}
+
+std::optional<std::string> LineReader::next() {
+  for (;;) {
+    const std::size_t nl = buffer_.find('\n', start_);
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(start_, nl - start_);
+      start_ = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return line;
+    }
+    if (!fill()) {
+      if (start_ >= buffer_.size()) return std::nullopt;
+      std::string last = buffer_.substr(start_);  // a last line without a newline
+      start_ = buffer_.size();
+      return last;
+    }
+  }
+}
+
+bool LineReader::ready() {
+  if (eof_ || buffer_.find('\n', start_) != std::string::npos) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return poll(&p, 1, 0) > 0;
+}
+
+std::size_t OrderedWriter::add(python::MapResult result) {
+  const std::lock_guard guard(lock_);
+  if (!result.ok) ++failed_;
+  std::size_t lines = 0;
+  if (result.index != next_index_) {
+    held_.emplace(result.index, std::move(result));
+    return 0;
+  }
+  append_line(result);
+  ++lines;
+  for (auto it = held_.begin(); it != held_.end() && it->first == next_index_; it = held_.erase(it)) {
+    append_line(it->second);
+    ++lines;
+  }
+  if (out_buffer_.size() >= kFlushAt) write_out(out_fd_, out_buffer_);
+  if (errors_buffer_.size() >= kFlushAt) write_out(errors_fd_, errors_buffer_);
+  return lines;
+}
+
+void OrderedWriter::append_line(const python::MapResult& r) {
+  const std::string index = std::to_string(r.index);
+  if (format_ == OutputFormat::values) {
+    out_buffer_ += r.ok ? r.json : "null";
+  } else {
+    out_buffer_ += "{\"i\": " + index + (r.ok ? ", \"ok\": " : ", \"error\": ") + r.json + "}";
+  }
+  out_buffer_ += '\n';
+  if (!r.ok && errors_fd_ >= 0) errors_buffer_ += "{\"i\": " + index + ", \"error\": " + r.json + "}\n";
+  ++next_index_;
+}
+
+void OrderedWriter::write_out(int fd, std::string& buffer) {
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t n = write(fd, buffer.data() + done, buffer.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category());
+    done += static_cast<std::size_t>(n);
+  }
+  buffer.clear();
+}
+
+void OrderedWriter::flush() {
+  const std::lock_guard guard(lock_);
+  write_out(out_fd_, out_buffer_);
+  if (errors_fd_ >= 0) write_out(errors_fd_, errors_buffer_);
+}
+
+std::uint64_t OrderedWriter::written() const {
+  const std::lock_guard guard(lock_);
+  return next_index_;
+}
+
+std::uint64_t OrderedWriter::failed() const {
+  const std::lock_guard guard(lock_);
+  return failed_;
+}
+
+std::uint64_t OrderedWriter::pending() const {
+  const std::lock_guard guard(lock_);
+  return held_.size();
+}
+
+}  // namespace iso::cli

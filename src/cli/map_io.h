@@ -1,0 +1,66 @@
+// `isolate map`'s two ends: a line reader over a file descriptor that can
+// tell "no line ready yet" from "blocked", and the ordered writer that puts
+// results back in input order.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "isolate/python.h"
+
+namespace iso::cli {
+
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+  // The next line without its newline; nullopt at end of input. Throws
+  // std::runtime_error on a read error.
+  std::optional<std::string> next();
+  // True when next() would return without waiting for input.
+  bool ready();
+  std::uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  bool fill();  // false at end of input
+  int fd_;
+  std::string buffer_;
+  std::size_t start_ = 0;
+  bool eof_ = false;
+  std::uint64_t bytes_read_ = 0;
+};
+
+enum class OutputFormat { values, records };
+
+// Thread-safe; results arrive in any order and leave in index order.
+class OrderedWriter {
+ public:
+  OrderedWriter(int out_fd, OutputFormat format, int errors_fd)
+      : out_fd_(out_fd), format_(format), errors_fd_(errors_fd) {}
+  // Returns the number of lines written by this call. Throws
+  // std::system_error when the output cannot be written (EPIPE included).
+  std::size_t add(python::MapResult result);
+  // Writes what is buffered; throws std::system_error like add().
+  void flush();
+  std::uint64_t written() const;
+  std::uint64_t failed() const;
+  std::uint64_t pending() const;  // results held back waiting for an earlier index
+
+ private:
+  void append_line(const python::MapResult& r);
+  void write_out(int fd, std::string& buffer);
+  mutable std::mutex lock_;
+  int out_fd_;
+  OutputFormat format_;
+  int errors_fd_;
+  std::map<std::uint64_t, python::MapResult> held_;
+  std::uint64_t next_index_ = 0;
+  std::uint64_t failed_ = 0;
+  std::string out_buffer_;
+  std::string errors_buffer_;
+};
+
+}  // namespace iso::cli

@@ -1,0 +1,125 @@
+// The Python side of a worker: loading TARGET and calling run_batch, shared
+// by every backend (python/isolate/_map_worker.py does the per-item work).
+#include <nlohmann/json.hpp>
+
+#include "map_worker_code.h"
+#include "pool_internal.h"
+
+namespace iso::python::pool {
+
+namespace {
+
+// Python objects owned for the duration of a scope.
+struct Ref {
+  PyObject* p;
+  explicit Ref(PyObject* o) : p(o) {}
+  ~Ref() { Py_XDECREF(p); }
+  Ref(const Ref&) = delete;
+  Ref& operator=(const Ref&) = delete;
+  explicit operator bool() const { return p != nullptr; }
+};
+
+std::string utf8(PyObject* o) {
+  Py_ssize_t size = 0;
+  const char* text = o != nullptr ? PyUnicode_AsUTF8AndSize(o, &size) : nullptr;
+  if (text == nullptr) {
+    PyErr_Clear();
+    return "?";
+  }
+  return {text, static_cast<std::size_t>(size)};
+}
+
+PyObject* fetch_exception() {
+#if PY_VERSION_HEX >= 0x030C0000
+  return PyErr_GetRaisedException();
+#else
+  PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+  PyErr_Fetch(&type, &value, &traceback);
+  PyErr_NormalizeException(&type, &value, &traceback);
+  Py_XDECREF(type);
+  Py_XDECREF(traceback);
+  return value;
+#endif
+}
+
+// The pending exception as "Type: message", cleared.
+std::string take_exception(std::string* type_name = nullptr, std::string* module_name = nullptr) {
+  PyObject* exc = fetch_exception();
+  if (exc == nullptr) return "unknown error";
+  const std::string_view qualified = Py_TYPE(exc)->tp_name;
+  const std::string type(qualified.substr(qualified.rfind('.') + 1));
+  Ref message(PyObject_Str(exc));
+  std::string text = utf8(message.p);
+  if (type_name != nullptr) *type_name = type;
+  if (module_name != nullptr && PyErr_GivenExceptionMatches(exc, PyExc_ImportError)) {
+    Ref name(PyObject_GetAttrString(exc, "name"));
+    if (name && PyUnicode_Check(name.p)) *module_name = utf8(name.p);
+    PyErr_Clear();
+  }
+  Py_DECREF(exc);
+  return type == "TargetError" ? text : type + ": " + text;
+}
+
+}  // namespace
+
+PyObject* load_target_locked(const PoolOptions& options) {
+  Ref code(Py_CompileString(kMapWorkerSource, "<isolate>/_map_worker.py", Py_file_input));
+  Ref module(code ? PyImport_ExecCodeModule("_isolate_map_worker", code.p) : nullptr);
+  if (!module) throw PoolError("isolate: cannot load the worker module: " + take_exception());
+  Ref result(
+      PyObject_CallMethod(module.p, "load", "sO", options.target.c_str(), options.star ? Py_True : Py_False));
+  if (!result) {
+    std::string type, refused;
+    const std::string message = take_exception(&type, &refused);
+    const bool refusal = type == "ImportError" && message.find("subinterpreter") != std::string::npos;
+    PoolError error(type == "TargetError" ? "isolate: " + message
+                                          : "isolate: cannot load " + options.target + ": " + message);
+    if (refusal && refused.empty()) {
+      // "module NAME does not support loading in subinterpreters" (3.12, 3.13)
+      const std::size_t at = message.find("module ");
+      const std::size_t end = at == std::string::npos ? at : message.find(' ', at + 7);
+      refused = end == std::string::npos ? "?" : message.substr(at + 7, end - at - 7);
+    }
+    if (refusal) error.refused_module = refused;
+    throw error;
+  }
+  PyObject* run_batch = PyObject_GetAttrString(module.p, "run_batch");
+  if (run_batch == nullptr)
+    throw PoolError("isolate: the worker module has no run_batch: " + take_exception());
+  return run_batch;
+}
+
+ResultChunk call_batch_locked(PyObject* run_batch, const ItemChunk& chunk) {
+  Ref lines(PyList_New(static_cast<Py_ssize_t>(chunk.size())));
+  for (std::size_t i = 0; lines && i < chunk.size(); ++i) {
+    PyObject* line =
+        PyBytes_FromStringAndSize(chunk[i].json.data(), static_cast<Py_ssize_t>(chunk[i].json.size()));
+    if (line == nullptr) return failed_chunk(chunk, "MemoryError", take_exception());
+    PyList_SET_ITEM(lines.p, static_cast<Py_ssize_t>(i), line);
+  }
+  Ref results(lines ? PyObject_CallOneArg(run_batch, lines.p) : nullptr);
+  if (!results || !PyList_Check(results.p) ||
+      PyList_GET_SIZE(results.p) != static_cast<Py_ssize_t>(chunk.size())) {
+    const std::string why = results ? "run_batch returned a malformed result" : take_exception();
+    return failed_chunk(chunk, "WorkerError", why);
+  }
+  ResultChunk out(chunk.size());
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    PyObject* pair = PyList_GET_ITEM(results.p, static_cast<Py_ssize_t>(i));
+    out[i].index = chunk[i].index;
+    out[i].ok = PyObject_IsTrue(PyTuple_GET_ITEM(pair, 0)) == 1;
+    out[i].json = utf8(PyTuple_GET_ITEM(pair, 1));
+  }
+  return out;
+}
+
+ResultChunk failed_chunk(const ItemChunk& chunk, const std::string& type, const std::string& message) {
+  const std::string error = nlohmann::json{{"type", type}, {"message", message}, {"traceback", ""}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ResultChunk out;
+  out.reserve(chunk.size());
+  for (const MapItem& item : chunk) out.push_back({item.index, false, error});
+  return out;
+}
+
+}  // namespace iso::python::pool
