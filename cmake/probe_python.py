@@ -38,6 +38,7 @@ facts = {
     "static_library": static_library(),
     "link_libraries": link_libraries(),
     "gil_disabled": "1" if cfg("Py_GIL_DISABLED") else "0",
+    "ext_suffix": cfg("EXT_SUFFIX") or ".so",
 }
 for key, value in facts.items():
     print("%s=%s" % (key, value))

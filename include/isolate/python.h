@@ -63,20 +63,29 @@ std::string_view backend_name(Backend backend);
 // ISO_FORCE_PROCESS=1 forces process.
 Backend auto_backend();
 
+// How items and results are encoded (python/isolate/_map_worker.py).
+enum class Codec {
+  json,    // `isolate map`: one JSON argument per item; results and errors as JSON
+  pickle,  // the Python API: a pickled call per item; pickled results and exceptions
+};
+
 struct MapItem {
   std::uint64_t index = 0;
-  std::string json;  // one argument (or, with star, a JSON array of them)
+  std::string json;  // the encoded item: one JSON argument (or, with star, an array), or a pickle
 };
 struct MapResult {
   std::uint64_t index = 0;
   bool ok = false;
-  std::string json;  // the return value, or {"type", "message", "traceback"}
+  // The encoded return value or error. A failure the pool itself reports (a
+  // worker that died) is a JSON {"type", "message", "traceback"} in either codec.
+  std::string json;
 };
 using ItemChunk = std::vector<MapItem>;
 using ResultChunk = std::vector<MapResult>;
 
 struct PoolOptions {
-  std::string target;
+  std::string target;  // with Codec::pickle optional: a function to load when workers start
+  Codec codec = Codec::json;
   bool star = false;  // spread a JSON array into positional arguments
   Backend backend = Backend::process;
   unsigned workers = 1;
@@ -104,6 +113,9 @@ class MapPool {
   // finish() was called and every submitted chunk has come back.
   std::optional<ResultChunk> next();
   void finish();  // no more submits
+  // Makes next() return nullopt at once (a caller that gave up on the rest);
+  // workers finish the chunk in hand when the pool is destroyed.
+  void cancel();
   // Mean wall time per item over the chunks finished so far (0 before any).
   double seconds_per_item() const;
   Backend backend() const;

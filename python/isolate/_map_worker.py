@@ -1,28 +1,41 @@
 """The per-worker half of `isolate map`, run inside every isolate (a
 sub-interpreter, the main interpreter of a worker process, or a thread).
 
-The C++ pool calls load(target, star) once per worker and run_batch(lines)
-per chunk; run_batch returns one (ok, text) pair per line, where text is the
-JSON of the return value, or the JSON of an error record {type, message,
-traceback}. Nothing here raises for a failing item: each item fails alone.
+The C++ pool calls load(target, star, codec, fresh) once per worker, which
+returns run_batch(items) for those settings, then run_batch per chunk; it
+returns one (ok, payload) pair per item.
+Nothing here raises for a failing item: each item fails alone.
+
+codec "json" (`isolate map`): an item is one JSON line; the payload is the
+JSON of the return value, or of an error record {type, message, traceback}.
+codec "pickle" (the Python API): an item is pickle((ref, pickle((args,
+kwargs)))) where ref = (module, qualname, main_file) names the function; the payload is
+pickle(return value), or pickle((exception, traceback text)). TARGET is then
+optional: the JSON of a ref [module, qualname, main_file] resolved up front,
+so that a module that cannot load in a sub-interpreter is found when the pool
+starts.
 """
 import importlib
 import importlib.util
 import json
 import os
+import pickle
 import sys
 import traceback
 
-_func = None
-_star = False
+_fresh = False  # a sub-interpreter of our own, whose __main__ is not the caller's
+_funcs = {}     # pickle codec: ref -> function
+# True while TARGET or the caller's main script is being imported, so that an
+# unguarded isolate.map() at a script's top level is refused, not recursive.
+loading = False
+MAIN = "__isolate_main__"
 
 
 class TargetError(Exception):
     """TARGET cannot be loaded; the message says why, in one line."""
 
 
-def _import_file(path):
-    name = "__isolate_map_target__"
+def _import_file(path, name="__isolate_map_target__"):
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TargetError(f"{path}: not a Python source file")
@@ -32,9 +45,24 @@ def _import_file(path):
     return module
 
 
-def load(target, star):
-    """Imports TARGET (module:function or path/to/file.py:function)."""
-    global _func, _star
+def load(target, star, codec="json", fresh=False):
+    """Imports TARGET (module:function or path/to/file.py:function) and
+    returns run_batch(items) for these settings."""
+    global _fresh, loading
+    _fresh = fresh  # what this interpreter is: the same for every pool in it
+    if codec == "pickle":
+        if target:
+            _resolve(tuple(json.loads(target)))
+        return lambda items: [_one_pickled(item) for item in items]
+    loading = True
+    try:
+        func = _load_target(target)
+    finally:
+        loading = False
+    return lambda lines: [_one(line, func, star) for line in lines]
+
+
+def _load_target(target):
     where, sep, name = target.rpartition(":")
     if not sep or not where or not name:
         raise TargetError(f"target {target!r}: expected module:function or path/to/file.py:function")
@@ -55,27 +83,101 @@ def load(target, star):
             raise TargetError(f"target {target!r}: {where} has no attribute {name!r}") from None
     if not callable(obj):
         raise TargetError(f"target {target!r}: {name} is not callable")
-    _func = obj
-    _star = star
+    return obj
+
+
+def _main_module(main_file):
+    """The caller's main script, in this interpreter. In a sub-interpreter it
+    is imported once as __isolate_main__ (so its `if __name__ == "__main__":`
+    block does not run) and stands in for __main__, so that pickles naming
+    __main__ find their classes; in the caller, __isolate_main__ is an alias
+    of __main__."""
+    if not _fresh:
+        return sys.modules["__main__"]
+    module = sys.modules.get(MAIN)
+    if module is None:
+        if main_file is None:
+            raise TargetError("the function lives in a __main__ without a file (-c, stdin or the prompt); "
+                              "a sub-interpreter cannot import it: use backend='process', or define it in a module")
+        module = _import_guarded(main_file, MAIN)
+        sys.modules["__main__"] = module
+    return module
+
+
+def _import_guarded(what, as_name=None):
+    """Imports a module by name, or a file as `as_name`, with `loading` set."""
+    global loading
+    loading = True
+    try:
+        return _import_file(what, as_name) if as_name else importlib.import_module(what)
+    finally:
+        loading = False
+
+
+def _resolve(ref):
+    func = _funcs.get(ref)
+    if func is None:
+        module_name, qualname, main_file = ref
+        if module_name == "__main__":
+            obj = _main_module(main_file)
+        else:
+            try:
+                obj = _import_guarded(module_name)
+            except ImportError as e:
+                if _fresh and "subinterpreter" in str(e):
+                    raise ImportError(f"{e} (backend 'subinterp'; backend='process' can run it)",
+                                      name=e.name) from None
+                raise
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        func = _funcs[ref] = obj
+    return func
+
+
+def _traceback(exc):
+    # The traceback starts at the user's function, not at this module.
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _pickled_error(exc):
+    text = _traceback(exc)
+    try:
+        return pickle.dumps((exc, text), protocol=5)
+    except Exception:  # an exception that does not pickle still reports itself
+        record = {"type": type(exc).__name__, "message": str(exc), "traceback": text}
+        return pickle.dumps((None, record), protocol=5)
+
+
+def _one_pickled(item):
+    try:
+        ref, packed = pickle.loads(item)
+        func = _resolve(ref)
+        args, kwargs = pickle.loads(packed)  # after _resolve: the script's classes are loaded
+        result = func(*args, **kwargs)
+    except BaseException as e:  # SystemExit and KeyboardInterrupt in user code fail that item too
+        return False, _pickled_error(e)
+    try:
+        return True, pickle.dumps(result, protocol=5)
+    except Exception as e:
+        err = TypeError(f"the return value cannot be pickled: {type(e).__name__}: {e}")
+        return False, pickle.dumps((err, ""), protocol=5)
 
 
 def _error(exc):
-    # The traceback starts at the user's function, not at this module.
-    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
-    text = "".join(traceback.format_exception(type(exc), exc, tb))
-    return json.dumps({"type": type(exc).__name__, "message": str(exc), "traceback": text})
+    return json.dumps({"type": type(exc).__name__, "message": str(exc), "traceback": _traceback(exc)})
 
 
-def _one(line):
+def _one(line, func, star):
     try:
         arg = json.loads(line)
     except ValueError as e:
         return False, json.dumps({"type": "InputError", "message": f"input is not JSON: {e}", "traceback": ""})
-    if _star and not isinstance(arg, list):
+    if star and not isinstance(arg, list):
         return False, json.dumps({"type": "InputError", "traceback": "",
                                   "message": f"--star needs a JSON array per line, got {type(arg).__name__}"})
     try:
-        result = _func(*arg) if _star else _func(arg)
+        result = func(*arg) if star else func(arg)
     except BaseException as e:  # SystemExit and KeyboardInterrupt in user code fail that item too
         return False, _error(e)
     try:
@@ -83,7 +185,3 @@ def _one(line):
     except (TypeError, ValueError, RecursionError) as e:
         return False, json.dumps({"type": "EncodeError", "traceback": "",
                                   "message": f"the return value cannot be encoded as JSON: {e}"})
-
-
-def run_batch(lines):
-    return [_one(line) for line in lines]

@@ -7,11 +7,13 @@
 #include <cstdio>
 
 #include "isolate/conc/log.h"
+#include "api_module.h"
 #include "isolate/python.h"
 
 namespace iso::python {
 
 EmbeddedPython::EmbeddedPython() {
+  register_api_module();  // a function run by `isolate map` may use the Python API too
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   config.install_signal_handlers = 0;

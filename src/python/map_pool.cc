@@ -66,6 +66,7 @@ struct MapPool::Impl {
   std::atomic<std::uint32_t> events{0};
   std::atomic<std::size_t> outstanding{0};  // chunks submitted, not yet returned by next()
   std::atomic<bool> finished{false};
+  std::atomic<bool> cancelled{false};
   std::size_t next_outbox = 0;  // the collector's round-robin start
   std::size_t next_inbox = 0;   // the dispatcher's
   std::atomic<std::uint64_t> items_done{0};
@@ -153,7 +154,7 @@ MapPool::MapPool(const PoolOptions& options) : impl_(std::make_unique<Impl>()) {
     // workers inherit it warm.
     const PyGILState_STATE gil = PyGILState_Ensure();
     try {
-      p.main_run_batch = pool::load_target_locked(options);
+      p.main_run_batch = pool::load_target_locked(options, /*fresh=*/false);
     } catch (...) {
       PyGILState_Release(gil);
       throw;
@@ -200,6 +201,7 @@ std::optional<ResultChunk> MapPool::next() {
   Impl& p = *impl_;
   for (;;) {
     const std::uint32_t seen = p.events.load(std::memory_order_acquire);
+    if (p.cancelled.load(std::memory_order_acquire)) return std::nullopt;
     if (p.outstanding.load(std::memory_order_acquire) == 0) {
       if (p.finished.load(std::memory_order_acquire)) return std::nullopt;
     } else {
@@ -218,6 +220,11 @@ std::optional<ResultChunk> MapPool::next() {
 
 void MapPool::finish() {
   impl_->finished.store(true, std::memory_order_release);
+  impl_->signal_event();
+}
+
+void MapPool::cancel() {
+  impl_->cancelled.store(true, std::memory_order_release);
   impl_->signal_event();
 }
 

@@ -29,6 +29,12 @@ std::string utf8(PyObject* o) {
   return {text, static_cast<std::size_t>(size)};
 }
 
+// A payload from run_batch: bytes (pickle) or str (JSON).
+std::string payload(PyObject* o) {
+  if (PyBytes_Check(o)) return {PyBytes_AS_STRING(o), static_cast<std::size_t>(PyBytes_GET_SIZE(o))};
+  return utf8(o);
+}
+
 PyObject* fetch_exception() {
 #if PY_VERSION_HEX >= 0x030C0000
   return PyErr_GetRaisedException();
@@ -62,18 +68,21 @@ std::string take_exception(std::string* type_name = nullptr, std::string* module
 
 }  // namespace
 
-PyObject* load_target_locked(const PoolOptions& options) {
+PyObject* load_target_locked(const PoolOptions& options, bool fresh) {
   Ref code(Py_CompileString(kMapWorkerSource, "<isolate>/_map_worker.py", Py_file_input));
   Ref module(code ? PyImport_ExecCodeModule("_isolate_map_worker", code.p) : nullptr);
   if (!module) throw PoolError("isolate: cannot load the worker module: " + take_exception());
-  Ref result(
-      PyObject_CallMethod(module.p, "load", "sO", options.target.c_str(), options.star ? Py_True : Py_False));
-  if (!result) {
+  const char* codec = options.codec == Codec::pickle ? "pickle" : "json";
+  PyObject* run_batch =
+      PyObject_CallMethod(module.p, "load", "sOsO", options.target.c_str(), options.star ? Py_True : Py_False,
+                          codec, fresh ? Py_True : Py_False);
+  if (run_batch == nullptr) {
     std::string type, refused;
     const std::string message = take_exception(&type, &refused);
     const bool refusal = type == "ImportError" && message.find("subinterpreter") != std::string::npos;
+    const std::string what = options.codec == Codec::pickle ? "the function" : options.target;
     PoolError error(type == "TargetError" ? "isolate: " + message
-                                          : "isolate: cannot load " + options.target + ": " + message);
+                                          : "isolate: cannot load " + what + ": " + message);
     if (refusal && refused.empty()) {
       // "module NAME does not support loading in subinterpreters" (3.12, 3.13)
       const std::size_t at = message.find("module ");
@@ -83,9 +92,6 @@ PyObject* load_target_locked(const PoolOptions& options) {
     if (refusal) error.refused_module = refused;
     throw error;
   }
-  PyObject* run_batch = PyObject_GetAttrString(module.p, "run_batch");
-  if (run_batch == nullptr)
-    throw PoolError("isolate: the worker module has no run_batch: " + take_exception());
   return run_batch;
 }
 
@@ -108,7 +114,7 @@ ResultChunk call_batch_locked(PyObject* run_batch, const ItemChunk& chunk) {
     PyObject* pair = PyList_GET_ITEM(results.p, static_cast<Py_ssize_t>(i));
     out[i].index = chunk[i].index;
     out[i].ok = PyObject_IsTrue(PyTuple_GET_ITEM(pair, 0)) == 1;
-    out[i].json = utf8(PyTuple_GET_ITEM(pair, 1));
+    out[i].json = payload(PyTuple_GET_ITEM(pair, 1));
   }
   return out;
 }

@@ -30,7 +30,7 @@ class SubinterpExecutor final : public Executor {
                       (status.err_msg != nullptr ? status.err_msg : "unknown error"));
     }
     try {
-      run_batch_ = load_target_locked(options);
+      run_batch_ = load_target_locked(options, /*fresh=*/true);
     } catch (...) {
       Py_EndInterpreter(state_);
       restore_main();

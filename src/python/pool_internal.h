@@ -28,8 +28,9 @@ std::unique_ptr<Executor> make_process_executor(PyObject* run_batch);
 void kill_worker_processes();
 
 // Loads python/isolate/_map_worker.py into the current interpreter, imports
-// TARGET, and returns its run_batch (a new reference). Throws PoolError.
-PyObject* load_target_locked(const PoolOptions& options);
+// TARGET, and returns its run_batch (a new reference). `fresh`: the current
+// interpreter is a sub-interpreter of the pool's own. Throws PoolError.
+PyObject* load_target_locked(const PoolOptions& options, bool fresh);
 
 // Calls run_batch on a chunk; never throws: a failure of the call itself
 // fails every item of the chunk.

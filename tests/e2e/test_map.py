@@ -57,7 +57,7 @@ def add(a, b, c=0):
     return a + b + c
 
 def noisy(x):
-    print("printed", x)
+    print(f"printed {x}", flush=True)  # one write: workers print concurrently
     os.write(1, b"written to fd 1\\n")
     return x
 '''

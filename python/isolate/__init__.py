@@ -1,0 +1,320 @@
+"""isolate: call a Python function on many inputs, on every core, in one process.
+
+    import isolate
+    results = isolate.map(score, docs)                 # a list, in input order
+    with isolate.PoolExecutor(max_workers=4) as ex:    # a concurrent.futures.Executor
+        future = ex.submit(score, doc)
+
+Workers are isolates kept warm for the pool's life: sub-interpreters with
+their own GIL (CPython >= 3.12), threads of a free-threaded CPython, or
+forked processes; backend="auto" picks the best the build and the function
+allow. A function crosses to a worker as a reference, its module and
+qualified name; arguments and results cross as pickles (protocol 5). So
+define functions with `def` at the top level of a module or of the script,
+and keep a script's own work under `if __name__ == "__main__":`, because a
+sub-interpreter imports the script to find its functions.
+
+The C half (_Pool, _build_backends, _auto_backend) is put in this module's
+namespace before this code runs (src/python/api_module.cc).
+"""
+import atexit as _atexit
+import concurrent.futures as _futures
+import json as _json
+import os as _os
+import pickle as _pickle
+import sys as _sys
+import threading as _threading
+import time as _time
+import warnings as _warnings
+import weakref as _weakref
+
+__all__ = ["map", "PoolExecutor", "WorkerError", "backends"]
+
+_BACKENDS = ("auto", "subinterp", "threads", "process")
+_CHUNK_SECONDS = 0.005  # chunksize="auto" aims at this much work per hand-over
+_MAX_CHUNK = 512
+_PROTOCOL = 5
+
+
+class WorkerError(Exception):
+    """An item failed without a Python exception to re-raise: its worker
+    process died, or the exception it raised could not cross back."""
+
+    def __init__(self, type, message, traceback=""):
+        super().__init__(f"{type}: {message}")
+        self.type, self.message, self.traceback = type, message, traceback
+
+    def __reduce__(self):
+        return WorkerError, (self.type, self.message, self.traceback)
+
+
+class _RemoteTraceback(Exception):
+    """The worker's traceback, chained as the __cause__ of its exception."""
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self):
+        return f'\n"""\n{self.text}"""'
+
+
+def backends():
+    """The pool backends this build supports, e.g. ['subinterp', 'process'];
+    'threads' runs anywhere, in parallel only on a free-threaded CPython."""
+    return _build_backends()
+
+
+def _default_workers():
+    env = _os.environ.get("ISO_THREADS")
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if 1 <= n <= 1024:
+            return n
+        _warnings.warn(f"isolate: ignoring ISO_THREADS={env} (expected a number from 1 to 1024)",
+                       RuntimeWarning, stacklevel=4)
+    try:
+        return len(_os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return _os.cpu_count() or 1
+
+
+def _ref(fn):
+    """(module, qualname, main_file): how a worker finds fn, or TypeError."""
+    if not callable(fn):
+        raise TypeError(f"isolate: {fn!r} is not callable")
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        what = ("a lambda" if "<lambda>" in str(qualname) else
+                "a function defined inside another function" if "<locals>" in str(qualname) else
+                "this callable")
+        raise TypeError(f"isolate: cannot send {fn!r} to a worker: workers find a function by its module "
+                        f"and name, and {what} has none; define it with def at the top level of a module "
+                        "or of the script")
+    obj = _sys.modules.get(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    if obj is not fn:
+        raise TypeError(f"isolate: cannot send {fn!r} to a worker: {module}.{qualname} does not name it "
+                        "(a bound method, a functools.partial or a replaced name?); pass a top-level "
+                        "function and give the rest as arguments")
+    main_file = None
+    if module == "__main__":
+        main = _sys.modules["__main__"]
+        main_file = _os.path.abspath(main.__file__) if getattr(main, "__file__", None) else None
+        # A sub-interpreter imports the script as __isolate_main__; what it
+        # pickles from there must find the same classes here.
+        _sys.modules.setdefault("__isolate_main__", main)
+    return module, qualname, main_file
+
+
+def _refuse_while_importing():
+    worker = _sys.modules.get("_isolate_map_worker")
+    if worker is not None and getattr(worker, "loading", False):
+        raise RuntimeError("isolate: a worker is importing the main script to find a function, and the "
+                           "script starts a pool at its top level; put that work under "
+                           "`if __name__ == \"__main__\":`")
+
+
+def _choose_backend(backend, ref):
+    if backend not in _BACKENDS:
+        raise ValueError(f"isolate: unknown backend {backend!r} (expected one of {', '.join(_BACKENDS)})")
+    if backend == "subinterp" and "subinterp" not in backends():
+        raise ValueError(f"isolate: backend 'subinterp' needs CPython >= 3.12; this is {_sys.version.split()[0]}")
+    if backend != "auto":
+        return backend
+    chosen = _auto_backend()
+    if chosen == "subinterp" and ref is not None and ref[0] == "__main__" and ref[2] is None:
+        return "process"  # a sub-interpreter could not import a __main__ without a file
+    return chosen
+
+
+def _open_pool(backend, workers, ref):
+    chosen = _choose_backend(backend, ref)
+    preload = _json.dumps(ref) if ref is not None else ""
+    try:
+        return _Pool(chosen, workers, preload)
+    except ImportError as e:
+        if backend != "auto" or chosen != "subinterp":
+            raise
+        _warnings.warn(f"isolate: module {e.name} cannot be loaded in a sub-interpreter; "
+                       "using backend 'process' instead", RuntimeWarning, stacklevel=4)
+        return _Pool("process", workers, preload)
+
+
+def _error_of(payload):
+    """The exception an item's error payload stands for."""
+    if payload[:1] == b"{":  # a failure the pool reports itself (a worker that died)
+        record = _json.loads(payload)
+        return WorkerError(record["type"], record["message"], record.get("traceback", ""))
+    try:
+        exc, detail = _pickle.loads(payload)
+    except Exception as e:
+        return WorkerError(type(e).__name__, f"the item's exception cannot be unpickled here: {e}")
+    if exc is None:
+        return WorkerError(detail["type"], detail["message"], detail["traceback"])
+    if detail:
+        exc.__cause__ = _RemoteTraceback(detail)
+    return exc
+
+
+_live = _weakref.WeakSet()
+
+
+@_atexit.register
+def _shutdown_at_exit():
+    for executor in list(_live):
+        executor.shutdown(wait=True)
+
+
+class PoolExecutor(_futures.Executor):
+    """A concurrent.futures.Executor whose workers are isolates.
+
+    max_workers: default ISO_THREADS, else the CPUs this process may use.
+    backend: "auto", "subinterp", "threads" or "process".
+
+    A future can be cancelled until its result arrives (a worker may still
+    compute it). Process workers are forked when the executor starts: they
+    see the functions that existed then.
+    """
+
+    def __init__(self, max_workers=None, backend="auto", *, _preload=None):
+        _refuse_while_importing()
+        workers = _default_workers() if max_workers is None else max_workers
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"isolate: max_workers must be a positive int, not {max_workers!r}")
+        self._pool = _open_pool(backend, workers, _preload)
+        self.backend = self._pool.backend
+        self.workers = self._pool.workers
+        self._submit_lock = _threading.Lock()
+        self._pending = {}  # index -> Future, until its result arrives
+        self._next_index = 0
+        self._shutdown = False
+        self._collector = _threading.Thread(target=self._collect, name="isolate-collector", daemon=True)
+        self._collector.start()
+        _live.add(self)
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self._submit(_ref(fn), [(args, kwargs)])[0]
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        """As Executor.map; chunksize (an int, or "auto" to aim at ~5 ms of
+        work per chunk) is how many calls go to a worker at once."""
+        end = None if timeout is None else timeout + _time.monotonic()
+        futures = self._submit_all(_ref(fn), ((args, {}) for args in zip(*iterables)), chunksize)
+
+        def results():
+            try:
+                futures.reverse()
+                while futures:
+                    future = futures.pop()
+                    try:
+                        yield future.result(None if end is None else end - _time.monotonic())
+                    finally:
+                        future.cancel()
+                        del future
+            finally:
+                for future in futures:
+                    future.cancel()
+        return results()
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        with self._submit_lock:
+            first = not self._shutdown
+            self._shutdown = True
+        if cancel_futures:
+            for future in list(self._pending.values()):
+                future.cancel()
+            self._pool.cancel()
+        elif first:
+            self._pool.finish()
+        if wait and self._collector is not _threading.current_thread():
+            self._collector.join()
+
+    def _submit_all(self, ref, calls, chunksize):
+        if chunksize != "auto" and (not isinstance(chunksize, int) or isinstance(chunksize, bool)
+                                    or chunksize < 1):
+            raise ValueError(f"isolate: chunksize must be a positive int or 'auto', not {chunksize!r}")
+        futures, chunk = [], []
+        for call in calls:
+            chunk.append(call)
+            if len(chunk) >= self._chunk_size(chunksize):
+                futures += self._submit(ref, chunk)
+                chunk = []
+        if chunk:
+            futures += self._submit(ref, chunk)
+        return futures
+
+    def _chunk_size(self, chunksize):
+        if chunksize != "auto":
+            return chunksize
+        per_item = self._pool.seconds_per_item
+        if per_item <= 0:
+            return 1  # the first chunks measure
+        return max(1, min(_MAX_CHUNK, int(_CHUNK_SECONDS / per_item)))
+
+    def _submit(self, ref, calls):
+        futures, items = [], []
+        with self._submit_lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            for args, kwargs in calls:
+                future = _futures.Future()
+                futures.append(future)
+                try:
+                    # The arguments are a pickle of their own, unpickled once
+                    # the function (and so the script's classes) is loaded.
+                    payload = _pickle.dumps((ref, _pickle.dumps((args, kwargs), _PROTOCOL)), _PROTOCOL)
+                except Exception as e:
+                    future.set_exception(e)
+                    continue
+                index = self._next_index
+                self._next_index += 1
+                self._pending[index] = future
+                items.append((index, payload))
+            self._pool.submit(items)  # waits, without the GIL, while every worker is busy
+        return futures
+
+    def _collect(self):
+        try:
+            while (results := self._pool.next()) is not None:
+                for index, ok, payload in results:
+                    future = self._pending.pop(index, None)
+                    if future is None or not future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        value = _pickle.loads(payload) if ok else None
+                    except BaseException as e:
+                        future.set_exception(e)
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(_error_of(payload))
+        finally:
+            for future in list(self._pending.values()):
+                future.cancel()
+                future.set_running_or_notify_cancel()
+            self._pending.clear()
+            self._pool.close()
+
+
+def map(func, iterable, *, workers=None, backend="auto", chunksize="auto"):
+    """[func(x) for x in iterable], computed by a pool of isolates: a list in
+    input order. The exception of the first failing item (in input order) is
+    raised, with the worker's traceback as its __cause__."""
+    ref = _ref(func)
+    _refuse_while_importing()
+    executor = PoolExecutor(workers, backend, _preload=ref)
+    try:
+        futures = executor._submit_all(ref, (((x,), {}) for x in iterable), chunksize)
+        return [future.result() for future in futures]
+    except BaseException:
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        executor.shutdown(wait=True)
