@@ -128,8 +128,12 @@ def _choose_backend(backend, ref):
     if backend != "auto":
         return backend
     chosen = _auto_backend()
-    if chosen == "subinterp" and ref is not None and ref[0] == "__main__" and ref[2] is None:
-        return "process"  # a sub-interpreter could not import a __main__ without a file
+    # A sub-interpreter cannot import a __main__ without a file (-c, stdin,
+    # the prompt): map() knows its function; an executor assumes the worst.
+    if chosen == "subinterp":
+        fileless = getattr(_sys.modules["__main__"], "__file__", None) is None
+        if (ref is None and fileless) or (ref is not None and ref[0] == "__main__" and ref[2] is None):
+            return "process"
     return chosen
 
 

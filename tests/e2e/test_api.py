@@ -1,0 +1,393 @@
+"""The Python API, `import isolate`: isolate.map and isolate.PoolExecutor,
+inside `isolate run` and, through the extension module, in the python3 of
+the same build. Each test runs a script both ways; the results must equal a
+sequential run in plain Python."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from peer import ISOLATE, PYTHON, environment  # noqa: E402
+
+# The extension module's folder (build/python); absent in sanitizer builds,
+# whose instrumented module cannot load into an uninstrumented python3.
+EXTENSION_DIR = os.environ.get("ISOLATE_PYEXT_DIR", "")
+
+WORK = '''
+import json, os, time
+
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    def __eq__(self, other):
+        return (self.x, self.y) == (other.x, other.y)
+    def __repr__(self):
+        return f"Point({self.x}, {self.y})"
+
+def describe(x, scale=1):
+    return {"x": x, "kind": type(x).__name__, "text": repr(x)[:20], "scaled": x * scale if isinstance(x, int) else None}
+
+def shift(p, by=1):
+    return Point(p.x + by, p.y - by)
+
+def boom(x):
+    if x % 4 == 3:
+        raise ValueError(f"bad {x}")
+    return x
+
+class Unpicklable(Exception):
+    def __init__(self, a, b):  # pickle re-creates it with one argument: TypeError
+        super().__init__(a)
+        self.b = b
+
+def weird(x):
+    if x == 1:
+        raise Unpicklable("one", "two")
+    if x == 2:
+        return lambda: None
+    return x
+
+def die(x):
+    if x == 5:
+        os._exit(3)
+    return x
+
+def slow(x):
+    time.sleep(0.05)
+    return x
+
+def pid(x):
+    return os.getpid()
+'''
+
+
+def vias():
+    """(name, argv prefix, extra environment) for each way to run a script."""
+    out = [("isolate run", [ISOLATE, "run"], {})]
+    if EXTENSION_DIR:
+        out.append(("python3 + extension", [PYTHON], {"PYTHONPATH": EXTENSION_DIR}))
+    return out
+
+
+def build_backends():
+    r = subprocess.run([ISOLATE, "info", "--json"], capture_output=True, check=True)
+    return json.loads(r.stdout)["backends"]
+
+
+# threads works on every build (one item at a time under a GIL).
+BACKENDS = [b for b in ("subinterp", "process", "threads") if b in build_backends() or b == "threads"]
+
+
+class ApiTestCase(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.cwd = cls.dir.name
+        with open(os.path.join(cls.cwd, "work.py"), "w") as f:
+            f.write(WORK)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def script(self, name, body):
+        path = os.path.join(self.cwd, name)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(body))
+        return path
+
+    def run_each_way(self, path, *args, timeout=120, **env):
+        """Yields (via, CompletedProcess) for every way of running path."""
+        for via, argv, extra in vias():
+            r = subprocess.run([*argv, path, *args], capture_output=True, cwd=self.cwd, timeout=timeout,
+                               env=environment(**extra, **env))
+            yield via, r
+
+    def json_lines(self, r):
+        return [json.loads(line) for line in r.stdout.decode().splitlines()]
+
+
+class Results(ApiTestCase):
+    def test_map_equals_a_sequential_loop_on_every_backend(self):
+        path = self.script("same.py", '''
+            import json, sys, isolate, work
+            values = [0, 1, -7, 10**20, 3.5, "text", "ünï", None, True, [1, [2]], {"a": 1}, b"raw"] * 20
+            expected = [work.describe(v) for v in values]
+            for backend in sys.argv[1:]:
+                for workers in (1, 3):
+                    for chunksize in ("auto", 1, 7):
+                        got = isolate.map(work.describe, values, workers=workers, backend=backend,
+                                          chunksize=chunksize)
+                        assert got == expected, (backend, workers, chunksize)
+                print(backend, "ok")
+        ''')
+        for via, r in self.run_each_way(path, *BACKENDS):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().split(), [w for b in BACKENDS for w in (b, "ok")], via)
+
+    def test_functions_and_classes_of_the_main_script_cross_both_ways(self):
+        path = self.script("main_classes.py", '''
+            import sys, isolate
+
+            class Box:
+                def __init__(self, v):
+                    self.v = v
+
+            def grow(box, by):
+                return Box(box.v * by)
+
+            if __name__ == "__main__":
+                for backend in sys.argv[1:]:
+                    with isolate.PoolExecutor(2, backend=backend) as ex:
+                        got = [b.v for b in ex.map(grow, [Box(i) for i in range(50)], [3] * 50, chunksize=4)]
+                        one = ex.submit(grow, Box(2), by=5).result()
+                    print(backend, got == [3 * i for i in range(50)], type(one).__module__, one.v)
+        ''')
+        for via, r in self.run_each_way(path, *BACKENDS):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().splitlines(), [f"{b} True __main__ 10" for b in BACKENDS], via)
+
+    def test_workers_are_isolated_and_warm(self):
+        # subinterp and threads share the process; process workers are other
+        # processes, the same ones for the whole pool.
+        path = self.script("pids.py", '''
+            import os, isolate, work
+            for backend in ("subinterp", "process"):
+                if backend not in isolate.backends():
+                    continue
+                pids = set(isolate.map(work.pid, range(200), workers=2, backend=backend, chunksize=1))
+                print(backend, "self" if pids == {os.getpid()} else len(pids - {os.getpid()}))
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            lines = r.stdout.decode().splitlines()
+            if "subinterp" in build_backends():
+                self.assertIn("subinterp self", lines, via)
+            self.assertIn("process 2", lines, via)
+
+    def test_a_script_run_with_dash_c_uses_processes(self):
+        # A sub-interpreter could not import functions of a __main__ without a file.
+        code = ("import isolate\ndef f(x): return x * 2\n"
+                "with isolate.PoolExecutor(1) as ex: print(isolate.map(f, range(5)), ex.backend, ex.submit(f, 4).result())")
+        for via, argv, extra in vias():
+            r = subprocess.run([*argv, "-c", code], capture_output=True, cwd=self.cwd, timeout=60,
+                               env=environment(**extra))
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout, b"[0, 2, 4, 6, 8] process 8\n", via)
+
+    def test_futures_work_with_wait_and_as_completed(self):
+        path = self.script("futures.py", '''
+            import concurrent.futures as cf, sys, isolate, work
+            with isolate.PoolExecutor(max_workers=2, backend=sys.argv[1]) as ex:
+                fs = {ex.submit(work.describe, i, scale=2): i for i in range(40)}
+                done, pending = cf.wait(fs, timeout=60)
+                assert not pending and len(done) == 40
+                seen = sorted(f.result()["scaled"] for f in cf.as_completed(fs, timeout=60))
+                assert seen == [2 * i for i in range(40)], seen
+                bad = ex.submit(work.boom, 3)
+                assert isinstance(bad.exception(timeout=60), ValueError)
+                first = cf.wait([bad, ex.submit(work.slow, 1)], return_when=cf.FIRST_EXCEPTION, timeout=60)
+                assert bad in first.done
+            try:
+                ex.submit(work.describe, 1)
+            except RuntimeError as e:
+                print("after shutdown:", e)
+            print("ok")
+        ''')
+        for backend in BACKENDS:
+            for via, r in self.run_each_way(path, backend):
+                self.assertEqual(r.returncode, 0, f"{via} {backend}: {r.stderr.decode()}")
+                self.assertEqual(r.stdout, b"after shutdown: cannot schedule new futures after shutdown\nok\n",
+                                 f"{via} {backend}")
+
+
+class Failures(ApiTestCase):
+    def test_the_first_failing_item_raises_with_the_worker_traceback(self):
+        path = self.script("raises.py", '''
+            import sys, isolate, work
+            try:
+                isolate.map(work.boom, range(20), backend=sys.argv[1])
+            except ValueError as e:
+                print(repr(e))
+                print("in work.py" if 'work.py", line' in str(e.__cause__) else str(e.__cause__))
+            with isolate.PoolExecutor(2, backend=sys.argv[1]) as ex:
+                fs = [ex.submit(work.boom, i) for i in range(8)]
+                print([f.result() if f.exception() is None else type(f.exception()).__name__ for f in fs])
+        ''')
+        for backend in BACKENDS:
+            for via, r in self.run_each_way(path, backend):
+                self.assertEqual(r.returncode, 0, f"{via} {backend}: {r.stderr.decode()}")
+                self.assertEqual(r.stdout.decode().splitlines(),
+                                 ["ValueError('bad 3')", "in work.py", "[0, 1, 2, 'ValueError', 4, 5, 6, 'ValueError']"],
+                                 f"{via} {backend}")
+
+    def test_what_cannot_cross_fails_that_item_only(self):
+        path = self.script("weird.py", '''
+            import sys, isolate, work
+            with isolate.PoolExecutor(2, backend=sys.argv[1]) as ex:
+                fs = [ex.submit(work.weird, i) for i in range(4)]
+                fs.append(ex.submit(work.describe, lambda: 1))  # an argument that does not pickle
+                for f in fs:
+                    e = f.exception()
+                    print(f.result() if e is None else type(e).__name__, getattr(e, "type", ""), sep="|")
+        ''')
+        for backend in BACKENDS:
+            for via, r in self.run_each_way(path, backend):
+                self.assertEqual(r.returncode, 0, f"{via} {backend}: {r.stderr.decode()}")
+                self.assertEqual(r.stdout.decode().splitlines(), [
+                    "0|",
+                    "WorkerError|TypeError",  # its exception pickles but cannot be re-created here
+                    "TypeError|",             # the return value (a lambda) does not pickle
+                    "3|",
+                    "PicklingError|",         # neither does the argument
+                ], f"{via} {backend}")
+
+    def test_lambdas_closures_and_bound_methods_are_refused_with_a_reason(self):
+        path = self.script("refused.py", '''
+            import isolate, work
+            def outer():
+                def inner(x):
+                    return x
+                return inner
+            for fn in (lambda x: x, outer(), work.Point(1, 2).__eq__, 42):
+                try:
+                    isolate.map(fn, [1])
+                except TypeError as e:
+                    print(e)
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            lines = r.stdout.decode().splitlines()
+            self.assertEqual(len(lines), 4, lines)
+            self.assertIn("a lambda has none; define it with def at the top level", lines[0])
+            self.assertIn("a function defined inside another function has none", lines[1])
+            self.assertIn("(a bound method, a functools.partial or a replaced name?)", lines[2])
+            self.assertIn("42 is not callable", lines[3])
+
+    def test_an_unguarded_script_is_told_to_use_the_main_guard(self):
+        if "subinterp" not in build_backends():
+            self.skipTest("only a sub-interpreter imports the main script")
+        path = self.script("unguarded.py", '''
+            import isolate
+            def f(x):
+                return x
+            print(isolate.map(f, [1, 2], backend="subinterp"))
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 1, via)
+            self.assertIn(b"put that work under `if __name__ == \"__main__\":`", r.stderr, via)
+
+    def test_a_worker_process_that_dies_fails_its_items_and_is_replaced(self):
+        path = self.script("dies.py", '''
+            import isolate, work
+            with isolate.PoolExecutor(2, backend="process") as ex:
+                fs = [ex.submit(work.die, i) for i in range(12)]
+                for i, f in enumerate(fs):
+                    e = f.exception()
+                    print(i, f.result() if e is None else f"{type(e).__name__}:{e.type}")
+                print("later", ex.submit(work.describe, 7).result()["x"])
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            lines = r.stdout.decode().splitlines()
+            self.assertEqual(lines[5], "5 WorkerError:WorkerDied", via)
+            self.assertEqual([l for i, l in enumerate(lines[:12]) if i != 5],
+                             [f"{i} {i}" for i in range(12) if i != 5], via)
+            self.assertEqual(lines[-1], "later 7", via)
+
+    def test_a_module_that_refuses_sub_interpreters_falls_back_under_auto(self):
+        if "subinterp" not in build_backends():
+            self.skipTest("no subinterp backend in this build")
+        probe = subprocess.run([PYTHON, "-c", "import _testsinglephase"], capture_output=True)
+        if probe.returncode != 0:
+            self.skipTest("this CPython has no _testsinglephase")
+        with open(os.path.join(self.cwd, "single.py"), "w") as f:
+            f.write("import _testsinglephase\ndef f(x):\n    return x + 1\n")
+        path = self.script("fallback.py", '''
+            import isolate, single, warnings
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                print(isolate.map(single.f, [1, 2]))
+            print(caught[0].message)
+            try:
+                isolate.map(single.f, [1], backend="subinterp")
+            except ImportError as e:
+                print(e.name, "|", e)
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            lines = r.stdout.decode().splitlines()
+            self.assertEqual(lines[0], "[2, 3]", via)
+            self.assertEqual(lines[1], "isolate: module _testsinglephase cannot be loaded in a sub-interpreter; "
+                                       "using backend 'process' instead", via)
+            self.assertTrue(lines[2].startswith("_testsinglephase | "), lines[2])
+
+    def test_bad_arguments_are_clear_errors(self):
+        path = self.script("bad_args.py", '''
+            import isolate, work
+            for kwargs in ({"backend": "gpu"}, {"workers": 0}, {"chunksize": 0}, {"chunksize": "big"}):
+                try:
+                    isolate.map(work.describe, [1], **kwargs)
+                except ValueError as e:
+                    print(e)
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().splitlines(), [
+                "isolate: unknown backend 'gpu' (expected one of auto, subinterp, threads, process)",
+                "isolate: max_workers must be a positive int, not 0",
+                "isolate: chunksize must be a positive int or 'auto', not 0",
+                "isolate: chunksize must be a positive int or 'auto', not 'big'",
+            ], via)
+
+    def test_ctrl_c_interrupts_map_promptly(self):
+        path = self.script("interrupt.py", '''
+            import sys, isolate, work
+            print("started", flush=True)
+            try:
+                isolate.map(work.slow, range(100000), workers=2, backend=sys.argv[1])
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+                raise
+        ''')
+        for backend in BACKENDS:
+            for via, argv, extra in vias():
+                with subprocess.Popen([*argv, path, backend], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      cwd=self.cwd, env=environment(**extra)) as p:
+                    self.assertEqual(p.stdout.readline(), b"started\n")
+                    time.sleep(1.0)
+                    sent = time.monotonic()
+                    p.send_signal(signal.SIGINT)
+                    out, err = p.communicate(timeout=30)
+                    took = time.monotonic() - sent
+                self.assertEqual(out, b"interrupted\n", f"{via} {backend}: {err.decode()}")
+                self.assertEqual(p.returncode, -signal.SIGINT, f"{via} {backend}")
+                self.assertIn(b"KeyboardInterrupt", err)
+                self.assertLess(took, 10, f"{via} {backend}")
+
+
+class Module(unittest.TestCase):
+    if EXTENSION_DIR:  # sanitizer builds have no extension module
+        def test_python3_imports_the_extension_module(self):
+            r = subprocess.run([PYTHON, "-c", "import isolate; print(isolate.__file__, isolate.backends())"],
+                               capture_output=True, env=environment(PYTHONPATH=EXTENSION_DIR), timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertTrue(r.stdout.startswith(os.path.join(EXTENSION_DIR, "isolate.").encode()), r.stdout)
+
+    def test_inside_isolate_run_it_is_a_built_in_module(self):
+        code = "import sys, isolate; print('isolate' in sys.builtin_module_names, isolate.__all__)"
+        r = subprocess.run([ISOLATE, "run", "-I", "-c", code], capture_output=True, env=environment(), timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(r.stdout, b"True ['map', 'PoolExecutor', 'WorkerError', 'backends']\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
