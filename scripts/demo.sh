@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: what isolate embeds, then the example job run by python3 and by
-# `isolate run`, checked byte for byte, then interleaved start-up timings.
+# make demo: what isolate embeds; the example job run by python3 and by
+# `isolate run`, checked byte for byte; examples/primes.py through
+# `isolate map` and through the Python API, checked against a plain loop;
+# then interleaved start-up timings.
 set -euo pipefail
 build=${1:-build}
 isolate="$build/bin/isolate"
@@ -26,6 +28,29 @@ else
   diff "$tmp/py.err" "$tmp/iso.err" >&2 || true
   exit 1
 fi
+echo
+
+echo "== isolate map examples/primes.py:count_primes over 24 inputs, against python3 one by one"
+"$python" - "$python" "$isolate" "$tmp" <<'PY'
+import subprocess, sys, time
+python, isolate, tmp = sys.argv[1:]
+limits = "".join(f"{20000 + 500 * i}\n" for i in range(24)).encode()
+loop = ("import json, sys; sys.path.insert(0, 'examples'); from primes import count_primes\n"
+        "for line in sys.stdin: print(json.dumps(count_primes(json.loads(line))))")
+t0 = time.perf_counter()
+seq = subprocess.run([python, "-c", loop], input=limits, capture_output=True, check=True).stdout
+t1 = time.perf_counter()
+par = subprocess.run([isolate, "map", "examples/primes.py:count_primes"], input=limits, capture_output=True)
+t2 = time.perf_counter()
+sys.stderr.write(par.stderr.decode())
+if par.returncode != 0 or par.stdout != seq:
+    sys.exit("-> MISMATCH between python3 and isolate map")
+print(f"-> identical results; python3 {t1 - t0:.2f} s, isolate map {t2 - t1:.2f} s ({(t1 - t0) / (t2 - t1):.2f}x)")
+PY
+echo
+
+echo "== the Python API: isolate run examples/primes.py"
+"$isolate" run examples/primes.py
 echo
 
 echo "== start-up, 21 interleaved runs of each (median)"
