@@ -7,7 +7,8 @@
 Cases (DESIGN.md §3, issue 5): (a) 200 CPU-heavy items of ~20 ms, (b) 100,000
 tiny items, (c) 20,000 items that parse and dump JSON. Every command is a
 whole process reading the same JSON Lines file and producing one result per
-line (isolate map -o /dev/null; peers write to /dev/null the same way).
+line (isolate map -o /dev/null; peers write to /dev/null the same way);
+"isolate.map" is the Python API, peer.py run by `isolate run`.
 Commands run interleaved round by round; the table shows medians, the ratio
 to sequential python3 and to the best multiprocessing configuration, and
 µs per item.
@@ -54,6 +55,10 @@ def commands(opts, func, path, backends):
     for b in backends:
         cmds[f"isolate map {b}"] = [opts.isolate, "map", f"work:{func}", "--input", path, "--output", os.devnull,
                                     "--backend", b, "-j", str(opts.jobs), "-q"]
+    for b in backends:
+        if b != "threads":  # one item at a time on a GIL build: shown by isolate map already
+            cmds[f"isolate.map {b}"] = [opts.isolate, "run", os.path.join(HERE, "peer.py"), f"api-{b}", func, path,
+                                        str(opts.jobs)]
     return cmds
 
 

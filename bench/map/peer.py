@@ -1,7 +1,8 @@
 """One peer of map_bench.py: python3 running work.FUNC over a JSON Lines
 file with a standard-library pool, writing JSON Lines like isolate map.
 
-    peer.py KIND FUNC INPUT WORKERS   (KIND: sequential, mp, mp-tuned, ppe, ppe-tuned, tpe)
+    peer.py KIND FUNC INPUT WORKERS   (KIND: sequential, mp, mp-tuned, ppe, ppe-tuned, tpe,
+                                       or api-BACKEND: isolate.map, run by `isolate run`)
 """
 import concurrent.futures
 import json
@@ -29,6 +30,9 @@ def main(kind, func_name, path, workers):
     elif kind == "tpe":
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             results = list(pool.map(func, args))
+    elif kind.startswith("api-"):
+        import isolate
+        results = isolate.map(func, args, workers=workers, backend=kind[4:])
     else:
         raise SystemExit(f"peer.py: unknown kind {kind}")
     with open(os.devnull, "w") as out:
