@@ -139,7 +139,7 @@ def _choose_backend(backend, ref):
 
 def _open_pool(backend, workers, ref):
     chosen = _choose_backend(backend, ref)
-    preload = _json.dumps(ref) if ref is not None else ""
+    preload = _json.dumps({"path": _sys.path, "ref": ref})  # what every worker loads (_map_worker.load)
     try:
         return _Pool(chosen, workers, preload)
     except ImportError as e:
@@ -150,20 +150,54 @@ def _open_pool(backend, workers, ref):
         return _Pool("process", workers, preload)
 
 
-def _error_of(payload):
-    """The exception an item's error payload stands for."""
-    if payload[:1] == b"{":  # a failure the pool reports itself (a worker that died)
-        record = _json.loads(payload)
-        return WorkerError(record["type"], record["message"], record.get("traceback", ""))
-    try:
-        exc, detail = _pickle.loads(payload)
-    except Exception as e:
-        return WorkerError(type(e).__name__, f"the item's exception cannot be unpickled here: {e}")
-    if exc is None:
+def _exception_of(exc, detail):
+    """The exception a worker's (exception, traceback) pair stands for."""
+    if exc is None:  # it did not pickle: a record instead
         return WorkerError(detail["type"], detail["message"], detail["traceback"])
     if detail:
         exc.__cause__ = _RemoteTraceback(detail)
     return exc
+
+
+def _cannot_unpickle(what, e):
+    return WorkerError(type(e).__name__, f"the item's {what} cannot be unpickled here: {e}")
+
+
+def _outcomes(ok, payload, count):
+    """[(ok, value or exception)] for the `count` calls of one batch."""
+    if not ok:
+        if payload[:1] == b"{":  # a failure the pool reports itself (a worker that died)
+            record = _json.loads(payload)
+            exc = WorkerError(record["type"], record["message"], record.get("traceback", ""))
+        else:
+            try:
+                exc = _exception_of(*_pickle.loads(payload))
+            except Exception as e:
+                exc = _cannot_unpickle("exception", e)
+        return [(False, exc)] * count
+    oks, values_blob, errors = _pickle.loads(payload)
+    try:
+        values = iter(_pickle.loads(values_blob))
+    except Exception as e:  # every value of the batch is lost with it
+        values, lost = None, _cannot_unpickle("result", e)
+    errors = iter(errors)
+    out = []
+    for ok in oks:
+        if ok:
+            out.append((True, next(values)) if values is not None else (False, lost))
+            continue
+        try:
+            out.append((False, _exception_of(*_pickle.loads(next(errors)))))
+        except Exception as e:
+            out.append((False, _cannot_unpickle("exception", e)))
+    return out
+
+
+def _done_batch(outcomes):
+    future = _futures.Future()
+    future.set_running_or_notify_cancel()
+    future.set_result(outcomes)
+    return future
 
 
 _live = _weakref.WeakSet()
@@ -195,7 +229,7 @@ class PoolExecutor(_futures.Executor):
         self.backend = self._pool.backend
         self.workers = self._pool.workers
         self._submit_lock = _threading.Lock()
-        self._pending = {}  # index -> Future, until its result arrives
+        self._pending = {}  # batch index -> (Future, calls, single), until its results arrive
         self._next_index = 0
         self._shutdown = False
         self._collector = _threading.Thread(target=self._collect, name="isolate-collector", daemon=True)
@@ -203,27 +237,39 @@ class PoolExecutor(_futures.Executor):
         _live.add(self)
 
     def submit(self, fn, /, *args, **kwargs):
-        return self._submit(_ref(fn), [(args, kwargs)])[0]
+        future = _futures.Future()
+        ref = _ref(fn)
+        try:
+            payload = self._pack(ref, [(args, kwargs)])
+        except Exception as e:  # an argument that does not pickle fails this call only
+            future.set_exception(e)
+            return future
+        self._send(future, payload, 1, single=True)
+        return future
 
     def map(self, fn, *iterables, timeout=None, chunksize=1):
         """As Executor.map; chunksize (an int, or "auto" to aim at ~5 ms of
-        work per chunk) is how many calls go to a worker at once."""
+        work per batch) is how many calls go to a worker at once."""
         end = None if timeout is None else timeout + _time.monotonic()
-        futures = self._submit_all(_ref(fn), ((args, {}) for args in zip(*iterables)), chunksize)
+        batches = self._submit_batches(_ref(fn), ((args, {}) for args in zip(*iterables)), chunksize)
 
         def results():
             try:
-                futures.reverse()
-                while futures:
-                    future = futures.pop()
+                batches.reverse()
+                while batches:
+                    batch = batches.pop()
                     try:
-                        yield future.result(None if end is None else end - _time.monotonic())
+                        outcomes = batch.result(None if end is None else end - _time.monotonic())
                     finally:
-                        future.cancel()
-                        del future
+                        batch.cancel()
+                        del batch
+                    for ok, value in outcomes:
+                        if not ok:
+                            raise value
+                        yield value
             finally:
-                for future in futures:
-                    future.cancel()
+                for batch in batches:
+                    batch.cancel()
         return results()
 
     def shutdown(self, wait=True, *, cancel_futures=False):
@@ -231,7 +277,7 @@ class PoolExecutor(_futures.Executor):
             first = not self._shutdown
             self._shutdown = True
         if cancel_futures:
-            for future in list(self._pending.values()):
+            for future, _, _ in list(self._pending.values()):
                 future.cancel()
             self._pool.cancel()
         elif first:
@@ -239,68 +285,83 @@ class PoolExecutor(_futures.Executor):
         if wait and self._collector is not _threading.current_thread():
             self._collector.join()
 
-    def _submit_all(self, ref, calls, chunksize):
+    def _submit_batches(self, ref, calls, chunksize):
+        """Futures of [(ok, value or exception), ...], one per batch of calls."""
         if chunksize != "auto" and (not isinstance(chunksize, int) or isinstance(chunksize, bool)
                                     or chunksize < 1):
             raise ValueError(f"isolate: chunksize must be a positive int or 'auto', not {chunksize!r}")
-        futures, chunk = [], []
+        batches, chunk = [], []
         for call in calls:
             chunk.append(call)
             if len(chunk) >= self._chunk_size(chunksize):
-                futures += self._submit(ref, chunk)
+                batches += self._submit_batch(ref, chunk)
                 chunk = []
         if chunk:
-            futures += self._submit(ref, chunk)
-        return futures
+            batches += self._submit_batch(ref, chunk)
+        return batches
+
+    def _submit_batch(self, ref, calls):
+        try:
+            payload = self._pack(ref, calls)
+        except Exception:
+            if len(calls) == 1:
+                raise
+            # Some argument does not pickle: each call on its own, so that
+            # only that one fails.
+            return [batch for call in calls for batch in self._submit_one_of(ref, call)]
+        future = _futures.Future()
+        self._send(future, payload, len(calls), single=False)
+        return [future]
+
+    def _submit_one_of(self, ref, call):
+        try:
+            return self._submit_batch(ref, [call])
+        except Exception as e:
+            return [_done_batch([(False, e)])]
 
     def _chunk_size(self, chunksize):
         if chunksize != "auto":
             return chunksize
         per_item = self._pool.seconds_per_item
         if per_item <= 0:
-            return 1  # the first chunks measure
+            return 1  # the first batches measure
         return max(1, min(_MAX_CHUNK, int(_CHUNK_SECONDS / per_item)))
 
-    def _submit(self, ref, calls):
-        futures, items = [], []
+    @staticmethod
+    def _pack(ref, calls):
+        # The arguments are a pickle of their own, unpickled by the worker
+        # once the function (and so the script's classes) is loaded.
+        return _pickle.dumps((ref, _pickle.dumps(calls, _PROTOCOL)), _PROTOCOL)
+
+    def _send(self, future, payload, count, single):
         with self._submit_lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-            for args, kwargs in calls:
-                future = _futures.Future()
-                futures.append(future)
-                try:
-                    # The arguments are a pickle of their own, unpickled once
-                    # the function (and so the script's classes) is loaded.
-                    payload = _pickle.dumps((ref, _pickle.dumps((args, kwargs), _PROTOCOL)), _PROTOCOL)
-                except Exception as e:
-                    future.set_exception(e)
-                    continue
-                index = self._next_index
-                self._next_index += 1
-                self._pending[index] = future
-                items.append((index, payload))
-            self._pool.submit(items)  # waits, without the GIL, while every worker is busy
-        return futures
+            index = self._next_index
+            self._next_index += 1
+            self._pending[index] = (future, count, single)
+            self._pool.submit([(index, payload)])  # waits, without the GIL, while every worker is busy
 
     def _collect(self):
         try:
             while (results := self._pool.next()) is not None:
                 for index, ok, payload in results:
-                    future = self._pending.pop(index, None)
-                    if future is None or not future.set_running_or_notify_cancel():
+                    future, count, single = self._pending.pop(index)
+                    if not future.set_running_or_notify_cancel():
                         continue
                     try:
-                        value = _pickle.loads(payload) if ok else None
+                        outcomes = _outcomes(ok, payload, count)
                     except BaseException as e:
                         future.set_exception(e)
                         continue
-                    if ok:
-                        future.set_result(value)
+                    if not single:
+                        future.set_result(outcomes)
+                    elif outcomes[0][0]:
+                        future.set_result(outcomes[0][1])
                     else:
-                        future.set_exception(_error_of(payload))
+                        future.set_exception(outcomes[0][1])
         finally:
-            for future in list(self._pending.values()):
+            for future, _, _ in list(self._pending.values()):
                 future.cancel()
                 future.set_running_or_notify_cancel()
             self._pending.clear()
@@ -315,8 +376,13 @@ def map(func, iterable, *, workers=None, backend="auto", chunksize="auto"):
     _refuse_while_importing()
     executor = PoolExecutor(workers, backend, _preload=ref)
     try:
-        futures = executor._submit_all(ref, (((x,), {}) for x in iterable), chunksize)
-        return [future.result() for future in futures]
+        results = []
+        for batch in executor._submit_batches(ref, (((x,), {}) for x in iterable), chunksize):
+            for ok, value in batch.result():
+                if not ok:
+                    raise value
+                results.append(value)
+        return results
     except BaseException:
         executor.shutdown(wait=True, cancel_futures=True)
         raise

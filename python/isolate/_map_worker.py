@@ -8,11 +8,11 @@ Nothing here raises for a failing item: each item fails alone.
 
 codec "json" (`isolate map`): an item is one JSON line; the payload is the
 JSON of the return value, or of an error record {type, message, traceback}.
-codec "pickle" (the Python API): an item is pickle((ref, pickle((args,
-kwargs)))) where ref = (module, qualname, main_file) names the function; the payload is
-pickle(return value), or pickle((exception, traceback text)). TARGET is then
-optional: the JSON of a ref [module, qualname, main_file] resolved up front,
-so that a module that cannot load in a sub-interpreter is found when the pool
+codec "pickle" (the Python API): an item is a batch of calls to one function,
+ref = (module, qualname, main_file) (see _run_calls). TARGET is then the
+JSON of {"path": the caller's sys.path, "ref": a ref or null}: a
+sub-interpreter takes that sys.path, and the ref is resolved up front, so
+that a module that cannot load in a sub-interpreter is found when the pool
 starts.
 """
 import importlib
@@ -52,9 +52,12 @@ def load(target, star, codec="json", fresh=False):
     global _fresh, loading
     _fresh = fresh  # what this interpreter is: the same for every pool in it
     if codec == "pickle":
-        if target:
-            _resolve(tuple(json.loads(target)))
-        return lambda items: [_one_pickled(item) for item in items]
+        spec = json.loads(target)
+        if fresh:
+            sys.path[:] = spec["path"]
+        if spec["ref"] is not None:
+            _resolve(tuple(spec["ref"]))
+        return lambda items: [_run_calls(item) for item in items]
     loading = True
     try:
         func = _load_target(target)
@@ -142,27 +145,53 @@ def _traceback(exc):
 
 
 def _pickled_error(exc):
+    """pickle((exception, traceback text)), or of (None, a record) for an
+    exception that does not pickle."""
     text = _traceback(exc)
     try:
         return pickle.dumps((exc, text), protocol=5)
-    except Exception:  # an exception that does not pickle still reports itself
+    except Exception:
         record = {"type": type(exc).__name__, "message": str(exc), "traceback": text}
         return pickle.dumps((None, record), protocol=5)
 
 
-def _one_pickled(item):
+def _run_calls(item):
+    """One item of the pickle codec is a batch of calls to one function:
+    pickle((ref, pickle([(args, kwargs), ...]))) -> pickle((oks, values,
+    errors)): `values` one pickle of the list of every return value, `errors`
+    a pickle per failed call (an exception the caller cannot re-create then
+    fails alone). A batch that cannot even start fails whole (ok False)."""
     try:
         ref, packed = pickle.loads(item)
         func = _resolve(ref)
-        args, kwargs = pickle.loads(packed)  # after _resolve: the script's classes are loaded
-        result = func(*args, **kwargs)
-    except BaseException as e:  # SystemExit and KeyboardInterrupt in user code fail that item too
+        calls = pickle.loads(packed)  # after _resolve: the script's classes are loaded
+    except BaseException as e:  # SystemExit and KeyboardInterrupt in user code fail the batch too
         return False, _pickled_error(e)
+    outcomes = []
+    for args, kwargs in calls:
+        try:
+            outcomes.append((True, func(*args, **kwargs)))
+        except BaseException as e:
+            outcomes.append((False, e))
+    values = [value for ok, value in outcomes if ok]
     try:
-        return True, pickle.dumps(result, protocol=5)
-    except Exception as e:
-        err = TypeError(f"the return value cannot be pickled: {type(e).__name__}: {e}")
-        return False, pickle.dumps((err, ""), protocol=5)
+        values_blob = pickle.dumps(values, protocol=5)
+    except Exception:  # some return value does not pickle: that call fails alone
+        outcomes = [_checked(outcome) for outcome in outcomes]
+        values_blob = pickle.dumps([value for ok, value in outcomes if ok], protocol=5)
+    oks = [ok for ok, _ in outcomes]
+    errors = [_pickled_error(value) for ok, value in outcomes if not ok]
+    return True, pickle.dumps((oks, values_blob, errors), protocol=5)
+
+
+def _checked(outcome):
+    ok, value = outcome
+    if ok:
+        try:
+            pickle.dumps(value, protocol=5)
+        except Exception as e:
+            return False, TypeError(f"the return value cannot be pickled: {type(e).__name__}: {e}")
+    return outcome
 
 
 def _json_encoder():

@@ -48,13 +48,13 @@ void raise_pool_error(const PoolError& e) {
   Py_XDECREF(name);
 }
 
-// _Pool(backend, workers, preload=""): preload is the JSON of a function
-// ref that every worker resolves when it starts (_map_worker.py).
+// _Pool(backend, workers, preload): what every worker loads when it starts,
+// the JSON of {"path": sys.path, "ref": a function ref or null} (_map_worker.py).
 int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
   static const char* keywords[] = {"backend", "workers", "preload", nullptr};
   const char* backend_text = nullptr;
   unsigned int workers = 0;
-  const char* preload = "";
+  const char* preload = nullptr;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sI|s", const_cast<char**>(keywords), &backend_text,
                                    &workers, &preload)) {
     return -1;
@@ -219,7 +219,7 @@ PyGetSetDef pool_getset[] = {
 };
 
 PyType_Slot pool_slots[] = {
-    {Py_tp_doc, const_cast<char*>("_Pool(backend, workers, preload=''): warm isolates, pickle codec")},
+    {Py_tp_doc, const_cast<char*>("_Pool(backend, workers, preload): warm isolates, pickle codec")},
     {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
     {Py_tp_init, reinterpret_cast<void*>(pool_init)},
     {Py_tp_dealloc, reinterpret_cast<void*>(pool_dealloc)},
