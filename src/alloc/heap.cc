@@ -78,7 +78,11 @@ void heap_setup(Heap* h) {
   h->full = PageQueue{};
   h->segments = nullptr;
   h->dirty_units = 0;
+  h->used_units = 0;
+  h->free_streak = 0;
   h->empty_segments = 0;
+  h->purge_polls = 0;
+  h->purge_deadline = 0;
   h->pinned = nullptr;
   h->stats = Stats{};
   h->stats.n[kStat_threads] = 1;
@@ -189,7 +193,7 @@ void* malloc_generic(std::size_t n, Heap* h) {
   }
   h->stats.n[kStat_malloc_generic]++;
   if (h->delayed.load(std::memory_order_relaxed) != nullptr) heap_drain_delayed(h);
-  if (h->purge_deadline != 0) heap_maybe_purge(h);
+  if (h->purge_deadline != 0 && (++h->purge_polls & 15) == 0) heap_purge_poll(h);
   if (ISO_LIKELY(n <= kMediumMax)) return page_malloc(h, size_class(n));
   if (n <= kLargeMax) return large_alloc(h, n, 1);
   return huge_alloc(n, 0);
@@ -223,6 +227,7 @@ void* malloc_aligned(std::size_t n, std::size_t align) {
 
 void heap_collect(Heap* h, bool force) {
   if (!h->initialized) return;
+  if (force) heap_adopt_abandoned(h);
   page_collect_all(h, force);
   heap_purge(h);
   heap_release_empty(h, !force);

@@ -159,8 +159,10 @@ struct alignas(64) Segment {
   Page pages[kUnitsPerSegment];   // offset 64: pages[i] describes unit i
   uint8_t* huge_block = nullptr;  // huge segments: the block and its usable size
   std::size_t huge_size = 0;
+  uint64_t aged_units = 0;    // dirty units already dirty at the heap's last purge tick (a subset)
   bool huge_zeroed = false;   // the huge block's memory is known to be zero
   bool in_abandoned = false;  // on the global abandoned list (guarded by its lock)
+  bool run_freed = false;     // a run was freed since the heap's last purge tick: its purge waits
 };
 static_assert(sizeof(Page) * kUnitsPerSegment + kPagesOffset + 64 <= kUnitSize);
 
@@ -242,9 +244,12 @@ struct Heap {
   PageQueue full;               // full pages and large blocks
   Segment* segments = nullptr;  // those with free units first
   uint32_t dirty_units = 0;     // free but committed units over all segments
+  uint32_t used_units = 0;      // units in pages over all segments (what the purge limit scales with)
+  uint32_t free_streak = 0;     // units of runs freed since the last run was taken
   uint32_t empty_segments = 0;  // segments with no page, kept as spares
+  uint32_t purge_polls = 0;     // generic mallocs since the purge clock was last read
   Segment* pinned = nullptr;    // being adopted: not released while its pages are sorted
-  uint64_t purge_deadline = 0;  // ns (CLOCK_MONOTONIC_COARSE) when the dirty units get purged
+  uint64_t purge_deadline = 0;  // ns (CLOCK_MONOTONIC_COARSE) of the next purge tick; 0: nothing dirty
   Heap* next_all = nullptr;     // all heaps (statistics, pool)
   bool pooled = false;
   Stats stats;
@@ -268,8 +273,9 @@ struct Options {
   bool direct = true;             // ISO_ALLOC_DIRECT=0: no direct page table (A/B of the fast path)
   bool purge = true;              // ISO_ALLOC_PURGE=0: never madvise free memory
   uint32_t extend_bytes = 4096;   // ISO_ALLOC_EXTEND=bytes carved per free-list extension (0: whole page)
-  uint32_t purge_units = 64;      // ISO_ALLOC_PURGE_KIB: free committed memory per heap before purging
-  uint32_t purge_delay_ms = 10;   // ISO_ALLOC_PURGE_DELAY_MS: ... once it has been over that this long
+  uint32_t purge_units = 64;      // ISO_ALLOC_PURGE_KIB: free committed memory a heap may always keep
+  uint32_t purge_percent = 300;   // ISO_ALLOC_PURGE_PERCENT: ... or this share of its units in use, if more
+  uint32_t purge_delay_ms = 10;   // ISO_ALLOC_PURGE_DELAY_MS: free units older than 1-2x this are purged
   uint32_t segment_cache = 8;     // ISO_ALLOC_SEGMENT_CACHE: free 4 MiB segments kept mapped (purged)
 };
 extern Options g_options;
@@ -325,9 +331,11 @@ Segment* segment_alloc_run(Heap* h, unsigned units, unsigned align_units, unsign
 void segment_free_run(Heap* h, Segment* s, unsigned idx, unsigned units);
 void heap_purge(Heap* h);
 void heap_maybe_purge(Heap* h);
+void heap_purge_poll(Heap* h);
 void heap_release_empty(Heap* h, bool keep_spare);
 bool huge_block_zeroed(const Segment* s);
 void heap_segments_abandon(Heap* h);
+void heap_adopt_abandoned(Heap* h);
 Segment* segment_pop_abandoned();
 bool segment_try_reclaim(Heap* h, Segment* s);
 void* huge_alloc(std::size_t n, std::size_t align);

@@ -11,8 +11,12 @@
 //   ISO_ALLOC_VERBOSE=1        print the option snapshot at start-up
 //   ISO_ALLOC_DIRECT=0         no direct page table: every malloc takes the generic path
 //   ISO_ALLOC_PURGE=0          never give free memory back with madvise
-//   ISO_ALLOC_PURGE_KIB=N      free-but-committed memory a heap keeps before purging (4096)
-//   ISO_ALLOC_PURGE_DELAY_MS=N ... purged once over that for N ms (10; 0: at once); over 4x: at once
+//   ISO_ALLOC_PURGE_DELAY_MS=N free units above PURGE_KIB are purged once free for ~1-2x N ms
+//                              in a segment with no run freed for N ms (10; 0: no ageing)
+//   ISO_ALLOC_PURGE_KIB=N      ... and at once, down to half, when a heap holds more free
+//   ISO_ALLOC_PURGE_PERCENT=P  committed memory than max(N KiB, P % of its units in use)
+//                              (4096, 300; the floor alone while it is only freeing); see
+//                              "purging" in segment.cc
 //   ISO_ALLOC_EXTEND=N         bytes carved per free-list extension (4096; 0: whole page)
 //   ISO_ALLOC_SEGMENT_CACHE=N  free 4 MiB segments kept mapped, purged, for reuse (8)
 #include <unistd.h>
@@ -68,6 +72,8 @@ void apply(const char* name, const char* value) {
     g_options.purge = parse_bool(value, true);
   } else if (__builtin_strcmp(name, "PURGE_KIB") == 0 && parse_u32(value, &u)) {
     g_options.purge_units = static_cast<uint32_t>((uint64_t{u} * 1024 + kUnitSize - 1) / kUnitSize);
+  } else if (__builtin_strcmp(name, "PURGE_PERCENT") == 0 && parse_u32(value, &u)) {
+    g_options.purge_percent = u > 100000 ? 100000 : u;
   } else if (__builtin_strcmp(name, "PURGE_DELAY_MS") == 0 && parse_u32(value, &u)) {
     g_options.purge_delay_ms = u;
   } else if (__builtin_strcmp(name, "EXTEND") == 0 && parse_u32(value, &u)) {
@@ -121,6 +127,8 @@ void options_print() {
   num(g_options.purge);
   put(" purge_kib=");
   num(uint64_t{g_options.purge_units} * kUnitSize / 1024);
+  put(" purge_percent=");
+  num(g_options.purge_percent);
   put(" purge_delay_ms=");
   num(g_options.purge_delay_ms);
   put(" extend=");

@@ -4,8 +4,9 @@
 // bitmaps and lists, so runs are taken and returned without locks.
 //
 // Memory goes back to the OS in three ways:
-//  - free units stay committed ("dirty") until the heap has more than
-//    ISO_ALLOC_PURGE_KIB of them, then all are purged (MADV_DONTNEED);
+//  - free units stay committed ("dirty") until they have been free for
+//    ISO_ALLOC_PURGE_DELAY_MS, or the heap holds more of them than its limit
+//    (see "purging" below), then they are purged (MADV_DONTNEED);
 //  - a heap keeps one empty segment as a spare; further empty segments go to a
 //    global cache of ISO_ALLOC_SEGMENT_CACHE segments, purged, or are unmapped;
 //  - huge blocks (> 1 MiB) have their own mapping, unmapped on free (mappings
@@ -141,28 +142,6 @@ uint64_t now_ns() {
 
 }  // namespace
 
-// Purging gives memory back but costs a syscall and, on reuse, page faults:
-// a heap purges when it has held more than ISO_ALLOC_PURGE_KIB of free
-// committed units for ISO_ALLOC_PURGE_DELAY_MS, or at once above 4 times that.
-// Checked when runs are freed and on the generic malloc path.
-void heap_maybe_purge(Heap* h) {
-  const uint32_t limit = g_options.purge_units;
-  if (h->dirty_units <= limit) {
-    h->purge_deadline = 0;
-    return;
-  }
-  if (g_options.purge_delay_ms != 0 && h->dirty_units <= 4 * limit) {
-    const uint64_t now = now_ns();
-    if (h->purge_deadline == 0) {
-      h->purge_deadline = now + uint64_t{g_options.purge_delay_ms} * 1000000u;
-      return;
-    }
-    if (now < h->purge_deadline) return;
-  }
-  h->purge_deadline = 0;
-  heap_purge(h);
-}
-
 namespace {
 
 // First index i (a multiple of align_units) such that units i..i+units-1 are free.
@@ -178,8 +157,42 @@ int find_run(uint64_t free_units, unsigned units, unsigned align_units) {
   return __builtin_ctzll(x);
 }
 
-void purge_dirty(Heap* h, Segment* s) {
-  uint64_t d = s->dirty_units;
+// ------------------------------------------------------------ purging
+// Purging gives memory back but costs a syscall and, when the units are
+// reused, a page fault per 4 KiB. Purging all of a heap's free units whenever
+// it held more than a fixed amount made a program churning tens of MiB of
+// large blocks madvise and re-fault all the time (5x slower than mimalloc).
+// So, in the spirit of mimalloc's delayed purge, a free unit is purged once it
+// has stayed free for a while, and what a heap may hold at once grows with
+// what it uses:
+//  - age: every ISO_ALLOC_PURGE_DELAY_MS (a "tick", noticed at the next run
+//    free or every 16th generic malloc) a heap purges the units that were
+//    free at its previous tick and have not been taken since
+//    (Segment::aged_units; run_take clears their bits), and marks the units
+//    free now as aged. As in mimalloc, a segment that had a run freed since
+//    the last tick waits one more (Segment::run_freed): it is in active use.
+//    Ageing stops at ISO_ALLOC_PURGE_KIB, so a small heap never madvises.
+//  - size: after a run free, a heap holding more free committed units than
+//    its limit purges, aged units first, down to half the limit (half, so
+//    that a heap sitting at its limit does not madvise on every free). The
+//    limit is max(ISO_ALLOC_PURGE_KIB, ISO_ALLOC_PURGE_PERCENT % of its units
+//    in use): a churning working set of mixed sizes leaves ~2x its use free
+//    between its blocks (the churn bench; mimalloc's footprint is the same),
+//    and a limit below that makes it re-fault all the time, hence 300 %.
+//    A heap that has freed more run units since it last took one than it
+//    still uses is shrinking, not churning: it gets ISO_ALLOC_PURGE_KIB.
+//  - empty segments: with ageing on, one that is not the spare stays until
+//    ageing or the limit has purged it, then goes (release_if_purged).
+// Bound per heap: right after each run free, free committed memory <=
+// max(ISO_ALLOC_PURGE_KIB, 3x its units in use), and only PURGE_KIB after a
+// mass free; above PURGE_KIB, a unit whose segment has been quiet for a delay
+// is purged within ~3 delays of its free at the next slow path (a thread that
+// stops calling keeps what it holds, within the limit).
+// ISO_ALLOC_PURGE_DELAY_MS=0 turns ageing off: only the limit purges.
+
+// Purges the units of `mask` (a subset of s's dirty units).
+void purge_units(Heap* h, Segment* s, uint64_t mask) {
+  uint64_t d = mask;
   while (d != 0) {
     const unsigned first = static_cast<unsigned>(__builtin_ctzll(d));
     const uint64_t rest = ~(d >> first);  // zeros where the run continues
@@ -187,8 +200,13 @@ void purge_dirty(Heap* h, Segment* s) {
     os_purge(unit_address(s, first), std::size_t{len} << kUnitShift);
     d &= ~run_mask(first, len);
   }
-  h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(s->dirty_units));
-  s->dirty_units = 0;
+  h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(mask));
+  s->dirty_units &= ~mask;
+  s->aged_units &= ~mask;
+}
+
+void purge_dirty(Heap* h, Segment* s) {
+  purge_units(h, s, s->dirty_units);
 }
 
 // Takes units idx..idx+units-1 of s for a page; marks the interior sentinels.
@@ -196,9 +214,12 @@ void run_take(Heap* h, Segment* s, unsigned idx, unsigned units) {
   const uint64_t mask = run_mask(idx, units);
   if (s->used_units == 0) h->empty_segments--;
   s->used_units += units;
+  h->used_units += units;
+  h->free_streak = 0;
   s->free_units &= ~mask;
   if (const uint64_t d = s->dirty_units & mask; d != 0) {
     s->dirty_units &= ~mask;
+    s->aged_units &= ~mask;  // reused: its age starts again at its next free
     h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(d));
   }
   for (unsigned i = idx + 1; i < idx + units; ++i) {
@@ -217,6 +238,57 @@ void segment_release(Heap* h, Segment* s) {
   h->dirty_units -= static_cast<uint32_t>(__builtin_popcountll(s->dirty_units));
   if (s->used_units == 0) h->empty_segments--;
   segment_unmap_or_cache(s);
+}
+
+// With ageing on, an empty segment other than the spare stays in the heap
+// until its units are purged: a working set that empties and refills segments
+// neither unmaps them nor re-faults them; an aged empty segment goes.
+bool keep_empty_segments() {
+  return g_options.purge && g_options.purge_delay_ms != 0;
+}
+
+void release_if_purged(Heap* h, Segment* s) {
+  if (s->used_units == 0 && s->dirty_units == 0 && h->empty_segments > 1 && s != h->pinned) {
+    segment_release(h, s);
+  }
+}
+
+// The size limit: free committed units a heap may hold (see "purging").
+uint32_t purge_limit(const Heap* h) {
+  if (h->free_streak > h->used_units) return g_options.purge_units;  // shrinking
+  const uint64_t scaled = uint64_t{h->used_units} * g_options.purge_percent / 100;
+  return scaled > g_options.purge_units ? static_cast<uint32_t>(scaled) : g_options.purge_units;
+}
+
+// Purges aged units, then any, until at most `target` dirty units are left.
+void purge_down_to(Heap* h, uint32_t target) {
+  for (Segment *s = h->segments, *next; s != nullptr && h->dirty_units > target; s = next) {
+    next = s->next;
+    if (s->aged_units != 0) {
+      purge_units(h, s, s->aged_units);
+      release_if_purged(h, s);
+    }
+  }
+  for (Segment *s = h->segments, *next; s != nullptr && h->dirty_units > target; s = next) {
+    next = s->next;
+    if (s->dirty_units != 0) {
+      purge_dirty(h, s);
+      release_if_purged(h, s);
+    }
+  }
+}
+
+// A tick: purge what was free at the last one, age what is free now.
+void purge_tick(Heap* h, uint64_t now) {
+  for (Segment *s = h->segments, *next; s != nullptr; s = next) {
+    next = s->next;
+    const bool purge = s->aged_units != 0 && !s->run_freed && h->dirty_units > g_options.purge_units;
+    if (purge) purge_units(h, s, s->aged_units);
+    s->aged_units = s->dirty_units;
+    s->run_freed = false;
+    if (purge) release_if_purged(h, s);  // last: s may be gone after it
+  }
+  h->purge_deadline = h->dirty_units != 0 ? now + uint64_t{g_options.purge_delay_ms} * 1000000u : 0;
 }
 
 Segment* segment_new(Heap* h) {
@@ -245,6 +317,7 @@ void segment_adopt(Heap* h, Segment* s) {
     list_push_back(h, s);
   }
   h->dirty_units += static_cast<uint32_t>(__builtin_popcountll(s->dirty_units));
+  h->used_units += s->used_units;
   if (s->used_units == 0) h->empty_segments++;
   stats_add_current(kStat_segments_adopted);
   h->pinned = s;              // its runs may all come free now: keep it until the caller has taken one
@@ -324,7 +397,10 @@ void segment_free_run(Heap* h, Segment* s, unsigned idx, unsigned units) {
   const uint64_t mask = run_mask(idx, units);
   s->free_units |= mask;
   s->dirty_units |= mask;
+  s->run_freed = true;
   s->used_units -= units;
+  h->used_units -= units;
+  h->free_streak += units;
   h->dirty_units += units;
   if (was_full) {
     list_remove(h, s);
@@ -332,11 +408,36 @@ void segment_free_run(Heap* h, Segment* s, unsigned idx, unsigned units) {
   }
   if (s->used_units == 0) {
     h->empty_segments++;
-    if (h->empty_segments > 1 && s != h->pinned) {
+    if (h->empty_segments > 1 && s != h->pinned && !keep_empty_segments()) {
       segment_release(h, s);
     }
   }
   heap_maybe_purge(h);
+}
+
+// After a run free: the size limit, then the age ticks (see "purging").
+void heap_maybe_purge(Heap* h) {
+  if (!g_options.purge) return;
+  const uint32_t limit = purge_limit(h);
+  if (h->dirty_units > limit) purge_down_to(h, limit / 2);
+  if (h->dirty_units == 0) {
+    h->purge_deadline = 0;
+    return;
+  }
+  if (g_options.purge_delay_ms == 0) return;
+  const uint64_t now = now_ns();
+  if (h->purge_deadline == 0) {
+    h->purge_deadline = now + uint64_t{g_options.purge_delay_ms} * 1000000u;
+  } else if (now >= h->purge_deadline) {
+    purge_tick(h, now);
+  }
+}
+
+// From malloc_generic every 16th call while a tick is pending, so that a heap
+// that frees no more runs still purges what stays free.
+void heap_purge_poll(Heap* h) {
+  const uint64_t now = now_ns();
+  if (now >= h->purge_deadline) purge_tick(h, now);
 }
 
 void heap_purge(Heap* h) {
@@ -387,7 +488,17 @@ void heap_segments_abandon(Heap* h) {
     stats_add_current(kStat_segments_abandoned);
   }
   h->dirty_units = 0;
+  h->used_units = 0;
   h->empty_segments = 0;
+  h->purge_deadline = 0;
+}
+
+// iso_collect(1): takes over every abandoned segment. Blocks freed into one
+// while its owner was ending (remote frees that no heap collects) are only
+// found by adopting it, which heaps do only when they run out of free runs;
+// this gives that memory back now.
+void heap_adopt_abandoned(Heap* h) {
+  while (Segment* s = segment_pop_abandoned()) segment_adopt(h, s);
 }
 
 Segment* segment_pop_abandoned() {
