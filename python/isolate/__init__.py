@@ -285,19 +285,34 @@ class PoolExecutor(_futures.Executor):
         if wait and self._collector is not _threading.current_thread():
             self._collector.join()
 
-    def _submit_batches(self, ref, calls, chunksize):
-        """Futures of [(ok, value or exception), ...], one per batch of calls."""
+    def _submit_batches(self, ref, calls, chunksize, failed=None):
+        """Futures of [(ok, value or exception), ...], one per batch of calls.
+        With `failed` (an Event), a batch with a failure sets it and no more
+        batches are submitted: map() raises the first failure anyway."""
         if chunksize != "auto" and (not isinstance(chunksize, int) or isinstance(chunksize, bool)
                                     or chunksize < 1):
             raise ValueError(f"isolate: chunksize must be a positive int or 'auto', not {chunksize!r}")
         batches, chunk = [], []
+        def watch(batch):
+            if batch.cancelled() or batch.exception() is not None or not all(ok for ok, _ in batch.result()):
+                failed.set()
+
+        def submit(chunk):
+            new = self._submit_batch(ref, chunk)
+            if failed is not None:
+                for batch in new:
+                    batch.add_done_callback(watch)
+            batches.extend(new)
+
         for call in calls:
             chunk.append(call)
             if len(chunk) >= self._chunk_size(chunksize):
-                batches += self._submit_batch(ref, chunk)
+                submit(chunk)
                 chunk = []
+                if failed is not None and failed.is_set():
+                    return batches
         if chunk:
-            batches += self._submit_batch(ref, chunk)
+            submit(chunk)
         return batches
 
     def _submit_batch(self, ref, calls):
@@ -377,7 +392,8 @@ def map(func, iterable, *, workers=None, backend="auto", chunksize="auto"):
     executor = PoolExecutor(workers, backend, _preload=ref)
     try:
         results = []
-        for batch in executor._submit_batches(ref, (((x,), {}) for x in iterable), chunksize):
+        calls = (((x,), {}) for x in iterable)
+        for batch in executor._submit_batches(ref, calls, chunksize, failed=_threading.Event()):
             for ok, value in batch.result():
                 if not ok:
                     raise value

@@ -1,6 +1,8 @@
 """Shared helpers for the e2e tests: run isolate and the reference python3 the same way."""
+import json
 import os
 import subprocess
+import tempfile
 import unittest
 
 ISOLATE = os.path.abspath(os.environ.get("ISOLATE_BIN", "build/bin/isolate"))
@@ -36,3 +38,28 @@ class PeerTestCase(unittest.TestCase):
                          ref.stdout.decode(errors="backslashreplace"), f"stdout of {args}")
         self.assertEqual(got.returncode, ref.returncode, f"exit status of {args}")
         return got
+
+
+def build_backends():
+    """The pool backends `isolate info` reports for this build."""
+    out = subprocess.run([ISOLATE, "info", "--json"], capture_output=True, check=True)
+    return json.loads(out.stdout)["backends"]
+
+
+class ScratchDirTestCase(unittest.TestCase):
+    """A temporary directory per class (self.cwd) holding FILES, {name: text}."""
+
+    maxDiff = None
+    FILES = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.cwd = cls.dir.name
+        for name, text in cls.FILES.items():
+            with open(os.path.join(cls.cwd, name), "w") as f:
+                f.write(text)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()

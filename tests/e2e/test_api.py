@@ -2,18 +2,16 @@
 inside `isolate run` and, through the extension module, in the python3 of
 the same build. Each test runs a script both ways; the results must equal a
 sequential run in plain Python."""
-import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ISOLATE, PYTHON, environment  # noqa: E402
+from peer import ISOLATE, PYTHON, ScratchDirTestCase, build_backends, environment  # noqa: E402
 
 # The extension module's folder (build/python); absent in sanitizer builds,
 # whose instrumented module cannot load into an uninstrumented python3.
@@ -75,28 +73,12 @@ def vias():
     return out
 
 
-def build_backends():
-    r = subprocess.run([ISOLATE, "info", "--json"], capture_output=True, check=True)
-    return json.loads(r.stdout)["backends"]
-
-
 # threads works on every build (one item at a time under a GIL).
 BACKENDS = [b for b in ("subinterp", "process", "threads") if b in build_backends() or b == "threads"]
 
 
-class ApiTestCase(unittest.TestCase):
-    maxDiff = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.TemporaryDirectory()
-        cls.cwd = cls.dir.name
-        with open(os.path.join(cls.cwd, "work.py"), "w") as f:
-            f.write(WORK)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dir.cleanup()
+class ApiTestCase(ScratchDirTestCase):
+    FILES = {"work.py": WORK}
 
     def script(self, name, body):
         path = os.path.join(self.cwd, name)
@@ -110,9 +92,6 @@ class ApiTestCase(unittest.TestCase):
             r = subprocess.run([*argv, path, *args], capture_output=True, cwd=self.cwd, timeout=timeout,
                                env=environment(**extra, **env))
             yield via, r
-
-    def json_lines(self, r):
-        return [json.loads(line) for line in r.stdout.decode().splitlines()]
 
 
 class Results(ApiTestCase):
@@ -228,6 +207,20 @@ class Failures(ApiTestCase):
                 self.assertEqual(r.stdout.decode().splitlines(),
                                  ["ValueError('bad 3')", "in work.py", "[0, 1, 2, 'ValueError', 4, 5, 6, 'ValueError']"],
                                  f"{via} {backend}")
+
+    def test_a_failure_stops_map_from_reading_further(self):
+        path = self.script("endless.py", '''
+            import itertools, sys, isolate, work
+            try:
+                size = "auto" if sys.argv[2] == "auto" else int(sys.argv[2])
+                isolate.map(work.boom, itertools.count(), backend=sys.argv[1], chunksize=size)
+            except ValueError as e:
+                print(e)
+        ''')
+        for backend in BACKENDS:
+            for chunksize in ("1", "auto"):
+                for via, r in self.run_each_way(path, backend, chunksize, timeout=60):
+                    self.assertEqual((r.returncode, r.stdout), (0, b"bad 3\n"), f"{via} {backend}: {r.stderr}")
 
     def test_what_cannot_cross_fails_that_item_only(self):
         path = self.script("weird.py", '''

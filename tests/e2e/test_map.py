@@ -8,12 +8,11 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ISOLATE, PYTHON, environment  # noqa: E402
+from peer import ISOLATE, PYTHON, ScratchDirTestCase, build_backends, environment  # noqa: E402
 
 FUNCTIONS = '''
 import json, os, random, time
@@ -68,24 +67,12 @@ INPUTS = [0, 1, 2, -7, 10**20, 3.5, "text", "ünï", None, True, [1, [2]], {"a":
 def backends():
     """The build's parallel backends, plus threads, which works everywhere
     (on a GIL build it runs one item at a time)."""
-    out = subprocess.run([ISOLATE, "info", "--json"], capture_output=True, check=True)
-    found = json.loads(out.stdout)["backends"]
+    found = build_backends()
     return found if "threads" in found else found + ["threads"]
 
 
-class MapTestCase(unittest.TestCase):
-    maxDiff = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.TemporaryDirectory()
-        cls.cwd = cls.dir.name
-        with open(os.path.join(cls.cwd, "fns.py"), "w") as f:
-            f.write(FUNCTIONS)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dir.cleanup()
+class MapTestCase(ScratchDirTestCase):
+    FILES = {"fns.py": FUNCTIONS}
 
     def map(self, *args, stdin=b"", timeout=300, **env):
         return subprocess.run([ISOLATE, "map", *args], input=stdin, capture_output=True, cwd=self.cwd,
