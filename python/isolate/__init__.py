@@ -32,8 +32,9 @@ __all__ = ["map", "PoolExecutor", "WorkerError", "backends"]
 
 _BACKENDS = ("auto", "subinterp", "threads", "process")
 _CHUNK_SECONDS = 0.005  # chunksize="auto" aims at this much work per hand-over
-_MAX_CHUNK = 512
+_MAX_CHUNK = 4096  # calls per batch; tiny calls need big batches to amortise a batch's cost
 _PROTOCOL = 5
+_ONE, _STAR, _FULL = 0, 1, 2  # how a batch holds its calls (_map_worker.ONE, STAR, FULL)
 
 
 class WorkerError(Exception):
@@ -164,7 +165,8 @@ def _cannot_unpickle(what, e):
 
 
 def _outcomes(ok, payload, count):
-    """[(ok, value or exception)] for the `count` calls of one batch."""
+    """[(ok, value or exception)] for the `count` calls of one batch
+    (_map_worker._run_calls gives the format)."""
     if not ok:
         if payload[:1] == b"{":  # a failure the pool reports itself (a worker that died)
             record = _json.loads(payload)
@@ -175,19 +177,26 @@ def _outcomes(ok, payload, count):
             except Exception as e:
                 exc = _cannot_unpickle("exception", e)
         return [(False, exc)] * count
-    oks, values_blob, errors = _pickle.loads(payload)
+    count, failed, values_blob, errors = _pickle.loads(payload)
     try:
-        values = iter(_pickle.loads(values_blob))
+        values = _pickle.loads(values_blob)
     except Exception as e:  # every value of the batch is lost with it
-        values, lost = None, _cannot_unpickle("result", e)
-    errors = iter(errors)
+        values = [_cannot_unpickle("result", e)] * (count - len(failed))
+        lost = True
+    else:
+        lost = False
+    if not failed and not lost:
+        return [(True, value) for value in values]
+    failed = dict(zip(failed, errors))
+    values = iter(values)
     out = []
-    for ok in oks:
-        if ok:
-            out.append((True, next(values)) if values is not None else (False, lost))
+    for at in range(count):
+        blob = failed.get(at)
+        if blob is None:
+            out.append((not lost, next(values)))
             continue
         try:
-            out.append((False, _exception_of(*_pickle.loads(next(errors)))))
+            out.append((False, _exception_of(*_pickle.loads(blob))))
         except Exception as e:
             out.append((False, _cannot_unpickle("exception", e)))
     return out
@@ -240,7 +249,7 @@ class PoolExecutor(_futures.Executor):
         future = _futures.Future()
         ref = _ref(fn)
         try:
-            payload = self._pack(ref, [(args, kwargs)])
+            payload = self._pack(ref, _FULL, [(args, kwargs)])
         except Exception as e:  # an argument that does not pickle fails this call only
             future.set_exception(e)
             return future
@@ -251,7 +260,7 @@ class PoolExecutor(_futures.Executor):
         """As Executor.map; chunksize (an int, or "auto" to aim at ~5 ms of
         work per batch) is how many calls go to a worker at once."""
         end = None if timeout is None else timeout + _time.monotonic()
-        batches = self._submit_batches(_ref(fn), ((args, {}) for args in zip(*iterables)), chunksize)
+        batches = self._submit_batches(_ref(fn), _STAR, zip(*iterables), chunksize)
 
         def results():
             try:
@@ -285,7 +294,7 @@ class PoolExecutor(_futures.Executor):
         if wait and self._collector is not _threading.current_thread():
             self._collector.join()
 
-    def _submit_batches(self, ref, calls, chunksize, failed=None):
+    def _submit_batches(self, ref, form, calls, chunksize, failed=None):
         """Futures of [(ok, value or exception), ...], one per batch of calls.
         With `failed` (an Event), a batch with a failure sets it and no more
         batches are submitted: map() raises the first failure anyway."""
@@ -298,39 +307,41 @@ class PoolExecutor(_futures.Executor):
                 failed.set()
 
         def submit(chunk):
-            new = self._submit_batch(ref, chunk)
+            new = self._submit_batch(ref, form, chunk)
             if failed is not None:
                 for batch in new:
                     batch.add_done_callback(watch)
             batches.extend(new)
 
+        size = self._chunk_size(chunksize)
         for call in calls:
             chunk.append(call)
-            if len(chunk) >= self._chunk_size(chunksize):
+            if len(chunk) >= size:
                 submit(chunk)
                 chunk = []
+                size = self._chunk_size(chunksize)
                 if failed is not None and failed.is_set():
                     return batches
         if chunk:
             submit(chunk)
         return batches
 
-    def _submit_batch(self, ref, calls):
+    def _submit_batch(self, ref, form, calls):
         try:
-            payload = self._pack(ref, calls)
+            payload = self._pack(ref, form, calls)
         except Exception:
             if len(calls) == 1:
                 raise
             # Some argument does not pickle: each call on its own, so that
             # only that one fails.
-            return [batch for call in calls for batch in self._submit_one_of(ref, call)]
+            return [batch for call in calls for batch in self._submit_one_of(ref, form, call)]
         future = _futures.Future()
         self._send(future, payload, len(calls), single=False)
         return [future]
 
-    def _submit_one_of(self, ref, call):
+    def _submit_one_of(self, ref, form, call):
         try:
-            return self._submit_batch(ref, [call])
+            return self._submit_batch(ref, form, [call])
         except Exception as e:
             return [_done_batch([(False, e)])]
 
@@ -343,10 +354,10 @@ class PoolExecutor(_futures.Executor):
         return max(1, min(_MAX_CHUNK, int(_CHUNK_SECONDS / per_item)))
 
     @staticmethod
-    def _pack(ref, calls):
+    def _pack(ref, form, calls):
         # The arguments are a pickle of their own, unpickled by the worker
         # once the function (and so the script's classes) is loaded.
-        return _pickle.dumps((ref, _pickle.dumps(calls, _PROTOCOL)), _PROTOCOL)
+        return _pickle.dumps((ref, _pickle.dumps((form, calls), _PROTOCOL)), _PROTOCOL)
 
     def _send(self, future, payload, count, single):
         with self._submit_lock:
@@ -392,8 +403,7 @@ def map(func, iterable, *, workers=None, backend="auto", chunksize="auto"):
     executor = PoolExecutor(workers, backend, _preload=ref)
     try:
         results = []
-        calls = (((x,), {}) for x in iterable)
-        for batch in executor._submit_batches(ref, calls, chunksize, failed=_threading.Event()):
+        for batch in executor._submit_batches(ref, _ONE, iterable, chunksize, failed=_threading.Event()):
             for ok, value in batch.result():
                 if not ok:
                     raise value

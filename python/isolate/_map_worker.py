@@ -155,43 +155,76 @@ def _pickled_error(exc):
         return pickle.dumps((None, record), protocol=5)
 
 
+# How a batch holds its calls: the single argument of each, a tuple of
+# positional arguments each, or (args, kwargs) each.
+ONE, STAR, FULL = 0, 1, 2
+
+
 def _run_calls(item):
-    """One item of the pickle codec is a batch of calls to one function:
-    pickle((ref, pickle([(args, kwargs), ...]))) -> pickle((oks, values,
-    errors)): `values` one pickle of the list of every return value, `errors`
-    a pickle per failed call (an exception the caller cannot re-create then
-    fails alone). A batch that cannot even start fails whole (ok False)."""
+    """One item of the pickle codec is a batch of calls to one function,
+    pickle((ref, pickle((form, calls)))). The answer is pickle((count,
+    failed, values, errors)): `values` one pickle of the list of every
+    successful return value, `failed` the positions of the calls that raised,
+    `errors` a pickle per such call (an exception the caller cannot re-create
+    then fails alone). A batch that cannot even start fails whole (ok False)."""
     try:
         ref, packed = pickle.loads(item)
         func = _resolve(ref)
-        calls = pickle.loads(packed)  # after _resolve: the script's classes are loaded
+        form, calls = pickle.loads(packed)  # after _resolve: the script's classes are loaded
     except BaseException as e:  # SystemExit and KeyboardInterrupt in user code fail the batch too
         return False, _pickled_error(e)
-    outcomes = []
-    for args, kwargs in calls:
-        try:
-            outcomes.append((True, func(*args, **kwargs)))
-        except BaseException as e:
-            outcomes.append((False, e))
-    values = [value for ok, value in outcomes if ok]
+    values, failures = [], []
+    _call_all(func, form, calls, values, failures)
     try:
         values_blob = pickle.dumps(values, protocol=5)
     except Exception:  # some return value does not pickle: that call fails alone
-        outcomes = [_checked(outcome) for outcome in outcomes]
-        values_blob = pickle.dumps([value for ok, value in outcomes if ok], protocol=5)
-    oks = [ok for ok, _ in outcomes]
-    errors = [_pickled_error(value) for ok, value in outcomes if not ok]
-    return True, pickle.dumps((oks, values_blob, errors), protocol=5)
+        values, failures = _picklable(values, failures)
+        values_blob = pickle.dumps(values, protocol=5)
+    count = len(values) + len(failures)
+    return True, pickle.dumps((count, [at for at, _ in failures], values_blob,
+                               [_pickled_error(e) for _, e in failures]), protocol=5)
 
 
-def _checked(outcome):
-    ok, value = outcome
-    if ok:
+def _call_all(func, form, calls, values, failures):
+    """Appends each call's return value to `values`, or (position, exception)
+    to `failures`; a call that raises does not stop the others. The loops stay
+    tight: this is the whole per-item cost of a worker."""
+    rest = iter(calls)
+    append = values.append
+    while True:
+        try:
+            if form == ONE:
+                for arg in rest:
+                    append(func(arg))
+            elif form == STAR:
+                for args in rest:
+                    append(func(*args))
+            else:
+                for args, kwargs in rest:
+                    append(func(*args, **kwargs))
+            return
+        except BaseException as e:  # SystemExit and KeyboardInterrupt in user code fail that call too
+            failures.append((len(values) + len(failures), e))
+
+
+def _picklable(values, failures):
+    """(values, failures) again, with each value that does not pickle moved
+    to the failures as a TypeError, at its position."""
+    failed = dict(failures)
+    remaining = iter(values)
+    kept, moved = [], []
+    for at in range(len(values) + len(failures)):
+        if at in failed:
+            moved.append((at, failed[at]))
+            continue
+        value = next(remaining)
         try:
             pickle.dumps(value, protocol=5)
         except Exception as e:
-            return False, TypeError(f"the return value cannot be pickled: {type(e).__name__}: {e}")
-    return outcome
+            moved.append((at, TypeError(f"the return value cannot be pickled: {type(e).__name__}: {e}")))
+        else:
+            kept.append(value)
+    return kept, moved
 
 
 def _json_encoder():
