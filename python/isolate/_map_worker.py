@@ -16,13 +16,14 @@ that a module that cannot load in a sub-interpreter is found when the pool
 starts.
 """
 import importlib
-import importlib.util
 import json
 import json.encoder
+import json.scanner
 import os
-import pickle
 import sys
-import traceback
+
+# pickle, traceback and importlib.util are imported where they are needed:
+# every worker of every pool pays for its imports before its first item.
 
 _fresh = False  # a sub-interpreter of our own, whose __main__ is not the caller's
 _funcs = {}     # pickle codec: ref -> function
@@ -37,6 +38,7 @@ class TargetError(Exception):
 
 
 def _import_file(path, name="__isolate_map_target__"):
+    import importlib.util
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TargetError(f"{path}: not a Python source file")
@@ -139,6 +141,7 @@ def _resolve(ref):
 
 
 def _traceback(exc):
+    import traceback
     # The traceback starts at the user's function, not at this module.
     tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
     return "".join(traceback.format_exception(type(exc), exc, tb))
@@ -147,6 +150,7 @@ def _traceback(exc):
 def _pickled_error(exc):
     """pickle((exception, traceback text)), or of (None, a record) for an
     exception that does not pickle."""
+    import pickle
     text = _traceback(exc)
     try:
         return pickle.dumps((exc, text), protocol=5)
@@ -167,6 +171,7 @@ def _run_calls(item):
     successful return value, `failed` the positions of the calls that raised,
     `errors` a pickle per such call (an exception the caller cannot re-create
     then fails alone). A batch that cannot even start fails whole (ok False)."""
+    import pickle
     try:
         ref, packed = pickle.loads(item)
         func = _resolve(ref)
@@ -210,6 +215,7 @@ def _call_all(func, form, calls, values, failures):
 def _picklable(values, failures):
     """(values, failures) again, with each value that does not pickle moved
     to the failures as a TypeError, at its position."""
+    import pickle
     failed = dict(failures)
     remaining = iter(values)
     kept, moved = [], []
@@ -251,6 +257,20 @@ def _json_encoder():
 
 _encode = _json_encoder()
 _decode = json.JSONDecoder().decode
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _decode_line(line):
+    """json.loads(line) for one JSON Lines record, through the C scanner
+    directly: JSONDecoder.decode adds two regular-expression matches a call.
+    Anything the scanner does not take whole goes to decode, for its error."""
+    text = line.decode()
+    stripped = text.strip(" \t\n\r")
+    try:
+        value, end = _scan(stripped, 0)
+    except (StopIteration, ValueError):
+        return _decode(text)
+    return value if end == len(stripped) else _decode(text)
 
 
 def _error(exc):
@@ -259,7 +279,7 @@ def _error(exc):
 
 def _one(line, func, star):
     try:
-        arg = _decode(line.decode())
+        arg = _decode_line(line)
     except ValueError as e:  # UnicodeDecodeError too
         return False, json.dumps({"type": "InputError", "message": f"input is not JSON: {e}", "traceback": ""})
     if star and not isinstance(arg, list):
