@@ -1,11 +1,31 @@
 // The in-process backends: a sub-interpreter with its own GIL per worker
 // thread, and threads of the main interpreter (parallel only on a
 // free-threaded build).
+#include <mutex>
+
 #include "pool_internal.h"
 
 namespace iso::python::pool {
 
 namespace {
+
+#if PY_VERSION_HEX >= 0x030C0000
+// Sub-interpreters created at the same moment from several threads now and
+// then fail with "Failed to import encodings module" (CPython gh-128381,
+// gh-131485; seen here about once in 40 pools of two). Creation is a few ms
+// of a worker's start, so it is serialised, and a failure is retried once.
+std::mutex g_create_lock;
+
+PyStatus new_interpreter(PyThreadState** state, const PyInterpreterConfig& config) {
+  const std::lock_guard guard(g_create_lock);
+  PyStatus status = Py_NewInterpreterFromConfig(state, &config);
+  if (PyStatus_Exception(status)) {
+    PyThreadState_Swap(nullptr);  // a failed creation may leave its thread state current
+    status = Py_NewInterpreterFromConfig(state, &config);
+  }
+  return status;
+}
+#endif
 
 #if PY_VERSION_HEX >= 0x030C0000
 class SubinterpExecutor final : public Executor {
@@ -23,7 +43,7 @@ class SubinterpExecutor final : public Executor {
     config.allow_daemon_threads = 0;
     config.check_multi_interp_extensions = 1;
     config.gil = PyInterpreterConfig_OWN_GIL;
-    const PyStatus status = Py_NewInterpreterFromConfig(&state_, &config);
+    const PyStatus status = new_interpreter(&state_, config);
     if (PyStatus_Exception(status)) {
       restore_main();
       throw PoolError(std::string("isolate: cannot create a sub-interpreter: ") +
