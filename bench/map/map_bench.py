@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--quick", action="store_true", help="inputs a tenth of the size, 1 round")
+    ap.add_argument("--cases", default="a,b,c", help="comma-separated cases to run (default a,b,c)")
     ap.add_argument("--skip", default="ppe", help="comma-separated peers to leave out of case b "
                     "(ProcessPoolExecutor with chunksize=1 takes minutes on 100,000 items)")
     opts = ap.parse_args()
@@ -90,6 +91,8 @@ def main():
     print("|---|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for case, (func, path, n) in make_inputs(tmp, opts.quick).items():
+            if case[0] not in opts.cases.split(","):
+                continue
             cmds = commands(opts, func, path, backends)
             if case.startswith("b"):
                 for skip in filter(None, opts.skip.split(",")):
