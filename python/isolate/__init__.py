@@ -122,8 +122,11 @@ def _refuse_while_importing():
 
 
 def _choose_backend(backend, ref):
+    source = "backend"
+    if backend == "auto" and _os.environ.get("ISO_BACKEND"):
+        backend, source = _os.environ["ISO_BACKEND"], "ISO_BACKEND"
     if backend not in _BACKENDS:
-        raise ValueError(f"isolate: unknown backend {backend!r} (expected one of {', '.join(_BACKENDS)})")
+        raise ValueError(f"isolate: unknown {source} {backend!r} (expected one of {', '.join(_BACKENDS)})")
     if backend == "subinterp" and "subinterp" not in backends():
         raise ValueError(f"isolate: backend 'subinterp' needs CPython >= 3.12; this is {_sys.version.split()[0]}")
     if backend != "auto":
@@ -222,7 +225,8 @@ class PoolExecutor(_futures.Executor):
     """A concurrent.futures.Executor whose workers are isolates.
 
     max_workers: default ISO_THREADS, else the CPUs this process may use.
-    backend: "auto", "subinterp", "threads" or "process".
+    backend: "auto" (or what ISO_BACKEND says), "subinterp", "threads" or
+    "process"; ISO_FORCE_PROCESS=1 makes "auto" pick "process".
 
     A future can be cancelled until its result arrives (a worker may still
     compute it). Process workers are forked when the executor starts: they

@@ -341,6 +341,22 @@ class Failures(ApiTestCase):
                 "isolate: chunksize must be a positive int or 'auto', not 'big'",
             ], via)
 
+    def test_the_environment_chooses_the_backend_under_auto(self):
+        path = self.script("env_backend.py", '''
+            import isolate
+            try:
+                with isolate.PoolExecutor(1) as ex:
+                    print(ex.backend)
+            except ValueError as e:
+                print(e)
+        ''')
+        for env, expected in ((dict(ISO_BACKEND="process"), "process"), (dict(ISO_FORCE_PROCESS="1"), "process"),
+                              (dict(ISO_BACKEND="threads"), "threads"),
+                              (dict(ISO_BACKEND="gpu"), "isolate: unknown ISO_BACKEND 'gpu' (expected one of "
+                                                        "auto, subinterp, threads, process)")):
+            for via, r in self.run_each_way(path, **env):
+                self.assertEqual(r.stdout.decode().strip(), expected, f"{via} {env}: {r.stderr.decode()}")
+
     def test_ctrl_c_interrupts_map_promptly(self):
         path = self.script("interrupt.py", '''
             import sys, isolate, work
