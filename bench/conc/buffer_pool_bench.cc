@@ -33,25 +33,12 @@ void BM_FreshString(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-BENCHMARK(BM_PooledBuffer)
-    ->Name("payload/BufferPool")
-    ->Arg(300)
-    ->Arg(64 << 10)
-    ->Arg(1 << 20)
-    ->Arg(64 << 20)
-    ->Threads(1)
-    ->Threads(2)
-    ->Threads(4)
-    ->UseRealTime();
-BENCHMARK(BM_FreshString)
-    ->Name("payload/std::string")
-    ->Arg(300)
-    ->Arg(64 << 10)
-    ->Arg(1 << 20)
-    ->Arg(64 << 20)
-    ->Threads(1)
-    ->Threads(2)
-    ->Threads(4)
-    ->UseRealTime();
+// The same payload sizes and thread counts for both.
+void payload_cases(benchmark::internal::Benchmark* b) {
+  b->Arg(300)->Arg(64 << 10)->Arg(1 << 20)->Arg(64 << 20)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+}
+
+BENCHMARK(BM_PooledBuffer)->Name("payload/BufferPool")->Apply(payload_cases);
+BENCHMARK(BM_FreshString)->Name("payload/std::string")->Apply(payload_cases);
 
 }  // namespace
