@@ -92,8 +92,8 @@ class Core {
 // threads any more and is abandoned, never joined.
 std::uint32_t fork_generation() noexcept;
 // Held while a Core is created or replaced; pthread_atfork takes it around
-// fork(), so a child never inherits it locked.
+// fork(), so a child never inherits it locked (the handlers are registered
+// by the first call).
 std::mutex& lifecycle_mutex();
-void install_fork_handlers();
 
 }  // namespace iso::exec_detail

@@ -25,20 +25,24 @@ void after_fork_in_child() {
   lifecycle_mutex().unlock();
 }
 
+void install_fork_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); });
+}
+
 }  // namespace
 
 std::uint32_t fork_generation() noexcept {
   return g_fork_generation.load(std::memory_order_relaxed);
 }
 
+// The handlers are registered before the mutex can first be taken: a fork()
+// while another thread held it with no handler registered yet (the first
+// Core being started) left the child a mutex locked for ever.
 std::mutex& lifecycle_mutex() {
   static std::mutex m;
+  install_fork_handlers();
   return m;
-}
-
-void install_fork_handlers() {
-  static std::once_flag once;
-  std::call_once(once, [] { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); });
 }
 
 }  // namespace iso::exec_detail

@@ -33,7 +33,6 @@ class PoolImpl {
     core = core_.load(std::memory_order_relaxed);
     // A Core from before fork() is left as it is: its threads are the parent's.
     if (core == nullptr || core->fork_generation != fork_generation()) {
-      install_fork_handlers();
       core = new Core(participants, schedule, config().spin_ns);
       core_.store(core, std::memory_order_release);
     }
