@@ -6,8 +6,8 @@
 
 #include <cstdio>
 
-#include "isolate/conc/log.h"
 #include "api_module.h"
+#include "isolate/conc/log.h"
 #include "isolate/python.h"
 
 namespace iso::python {
