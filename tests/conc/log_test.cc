@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -118,6 +119,31 @@ std::string read_all(int fd) {
   ssize_t n = 0;
   while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
   return out;
+}
+
+// Forks; the child runs `in_child` with its stderr on a pipe (it must end the
+// process itself). Returns the child's pid and everything it wrote; the test
+// fails unless the child exited with status 0.
+template <class InChild>
+std::pair<pid_t, std::string> child_stderr(InChild in_child) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  EXPECT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[1]);
+    in_child();
+    _exit(3);  // in_child should not return
+  }
+  close(fds[1]);
+  std::string out = read_all(fds[0]);
+  close(fds[0]);
+  int status = 0;
+  EXPECT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << out;
+  return {child, std::move(out)};
 }
 
 TEST(LogSink, ParsesTheIsoLogLevels) {
@@ -253,25 +279,12 @@ TEST(LogSink, ForkedChildCanLog) {
   const ScopedIsoLog env(nullptr);
   logger().set_level(spdlog::level::info);
   logger().info("parent before fork");  // the parent's thread is busy or idle: either must work
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(fds[0]);
-    dup2(fds[1], STDERR_FILENO);
-    close(fds[1]);
+  const auto [child, out] = child_stderr([] {
     logger().info("child {}", 1);
     logger().debug("hidden");
     flush_logging();
     _exit(0);
-  }
-  close(fds[1]);
-  const std::string out = read_all(fds[0]);
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << out;
+  });
   EXPECT_EQ(out, line("info", "child 1", child));
 
   StderrCapture capture;  // and the parent's logger still works
@@ -289,23 +302,10 @@ TEST(LogSink, ForkedChildExitWritesOutItsLines) {
   }
   const ScopedIsoLog env("info");
   logger().info("parent");
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(fds[0]);
-    dup2(fds[1], STDERR_FILENO);
-    close(fds[1]);
+  const auto [child, out] = child_stderr([] {
     for (int i = 0; i < 100; ++i) logger().info("child line {}", i);
     std::exit(0);
-  }
-  close(fds[1]);
-  const std::string out = read_all(fds[0]);
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << out;
+  });
   EXPECT_EQ(count_lines(out), 100u);
   EXPECT_NE(out.find(line("info", "child line 99", child)), std::string::npos);
 }
