@@ -224,6 +224,34 @@ class Failures(MapTestCase):
 
 
 class Streaming(MapTestCase):
+    def test_progress_shows_rate_and_eta_on_a_terminal(self):
+        path = os.path.join(self.cwd, "progress.jsonl")
+        with open(path, "wb") as f:
+            f.write(self.lines(list(range(1000))))  # ~1.5 s: several refreshes of the bar
+        # On a terminal (stderr a pty) the bar is on by default; --quiet turns it off.
+        for extra, shown in (((), True), (("--quiet",), False)):
+            master, slave = os.openpty()
+            try:
+                r = subprocess.run([ISOLATE, "map", "fns:slow", "--input", path, "-j", "1", *extra],
+                                   stdout=subprocess.PIPE, stderr=slave, cwd=self.cwd, env=environment(),
+                                   timeout=300)
+            finally:
+                os.close(slave)
+            err = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO once the pty's other end is closed and drained
+                    break
+                if not chunk:
+                    break
+                err += chunk
+            os.close(master)
+            self.assertEqual(r.returncode, 0, err)
+            self.assertEqual(len(r.stdout.splitlines()), 1000)
+            bar = re.search(rb"\r\x1b\[Kisolate map: \d+ done, \d+ items/s, ETA \d+ s", err)
+            self.assertEqual(bool(bar), shown, err[-500:])
+
     def test_first_results_come_before_the_input_ends(self):
         with subprocess.Popen([ISOLATE, "map", "fns:square", "-q"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, cwd=self.cwd, env=environment()) as p:
