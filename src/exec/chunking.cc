@@ -38,21 +38,25 @@ void store_cost(Site& site, std::uint64_t ns, std::size_t items) noexcept {
 }
 
 // The probe: runs items from `begin` in batches of 1, 2, 4, ... until 2 µs
-// have been timed; returns the first item not run.
+// have been timed; returns the first item not run. The cost kept is the
+// lowest per-item rate of the batches, not their total: one preemption in
+// the probe would otherwise make a light site look heavy for its next calls
+// (and send batches that should run inline to the threads).
 std::size_t probe(const Loop& loop, std::size_t begin, std::size_t end) {
   std::uint64_t ns = 0;
-  std::size_t items = 0;
+  std::uint64_t best_ps = UINT64_MAX;
   std::size_t batch = 1;
   while (begin < end && ns < kProbeNs) {
     const std::size_t last = end - begin > batch ? begin + batch : end;
     const std::uint64_t t0 = now_ns();
     loop.fn(loop.ctx, begin, last);
-    ns += now_ns() - t0;
-    items += last - begin;
+    const std::uint64_t took = now_ns() - t0;
+    ns += took;
+    best_ps = std::min<std::uint64_t>(best_ps, took * 1000 / (last - begin));
     begin = last;
     batch *= 2;
   }
-  store_cost(*loop.site, ns, items);
+  set_cost(*loop.site, std::max<std::uint64_t>(1, best_ps));
   return begin;
 }
 
