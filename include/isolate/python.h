@@ -145,4 +145,46 @@ class EmbeddedPython {
   void* main_thread_state_ = nullptr;
 };
 
+
+// ---------------------------------------------------------- the warm start
+// `isolate serve` (DESIGN.md §1): an interpreter initialised once, then
+// forked for every request; the child becomes the python3 that the request's
+// command line would have started.
+
+// Initialises CPython as `python3` with no arguments would be (the same
+// environment rules, allocator choice and signal handlers), imports every
+// module of `preload`, and keeps the GIL on the calling thread. Throws
+// std::runtime_error with a one-line message. Call at most once per process.
+void warm_initialize(const std::vector<std::string>& preload);
+
+// Around the server's fork(): CPython's own fork protocol, including the
+// os.register_at_fork() hooks (random reseeds itself in the child).
+void warm_before_fork();
+void warm_after_fork_parent();
+void warm_after_fork_child();
+
+struct WarmStart {
+  enum class Outcome {
+    ready,   // warm_run_and_exit() runs the request
+    cold,    // only a fresh interpreter can run it (cold_reason says why); nothing ran
+    exited,  // python3's command line ended it (--version, a bad option): exit_code
+  };
+  Outcome outcome = Outcome::cold;
+  std::string cold_reason;
+  int exit_code = 0;
+};
+
+// In a forked child whose process already has the caller's working
+// directory, environment and stdio: reads `args` (python3's command line,
+// without the program name) as python3 would, and unless a setting fixed at
+// initialisation differs (-E, -O, -X dev, -W, ...), gives the interpreter
+// that command line's configuration, new sys.std* streams on fds 0-2, the
+// caller's os.environ and python3's signal handlers for a caller whose
+// ignored signals are `ignored_signals` (bit N-1 for signal N).
+WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignored_signals);
+
+// Runs the prepared command line as Py_RunMain does and leaves the process
+// with its exit status.
+[[noreturn]] void warm_run_and_exit();
+
 }  // namespace iso::python

@@ -1,8 +1,8 @@
 // The isolate command line.
 //
-// `run` is dispatched before any option parsing: everything after it is
-// python3's own command line and goes to the interpreter untouched (even
-// `--help` and `--version`, which must print python3's answers).
+// `run` and `call` are dispatched before any option parsing: everything after
+// them is python3's own command line and goes to the interpreter untouched
+// (even `--help` and `--version`, which must print python3's answers).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -12,7 +12,9 @@
 #include "info_command.h"
 #include "isolate/python.h"
 #include "isolate/version.h"
+#include "isolate/serve.h"
 #include "map_command.h"
+#include "serve_command.h"
 
 namespace {
 
@@ -39,6 +41,12 @@ int run_cli(int argc, char** argv) {
   iso::cli::MapOptions map_options;
   auto* map = iso::cli::add_map_command(app, map_options);
 
+  app.add_subcommand("call", "Run python3's command line in a child of the warm server (isolate serve), "
+                             "started on first use; [--socket PATH] [--no-spawn] first")
+      ->allow_extras();
+  iso::cli::ServeCommandOptions serve_options;
+  auto* serve = iso::cli::add_serve_command(app, serve_options);
+
   // CLI11 would report a mistyped command as a missing one.
   const auto named = [&](const CLI::App* sub) { return sub->get_name() == argv[1]; };
   if (argc >= 2 && argv[1][0] != '-' && app.get_subcommands(named).empty()) {
@@ -59,6 +67,7 @@ int run_cli(int argc, char** argv) {
   }
 
   if (map->parsed()) return iso::cli::run_map(map_options);
+  if (serve->parsed()) return iso::cli::run_serve(serve_options);
   if (info->parsed()) {
     const std::string text = json ? iso::cli::info_json() : iso::cli::info_text();
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -71,5 +80,6 @@ int run_cli(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc >= 1 && invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "call") == 0) return iso::serve::call_main(argc - 2, argv + 2);
   return run_cli(argc, argv);
 }

@@ -1,0 +1,263 @@
+// The warm start: one interpreter initialised as python3 with no arguments,
+// forked per request; the child re-reads the request's command line with
+// CPython's own parser, takes on its configuration and runs Py_RunMain, so
+// what runs is python3's main and not a copy of it.
+#include <Python.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "allocator.h"
+#include "api_module.h"
+#include "isolate/python.h"
+#include "warm_config.h"
+#include "warm_exit.h"
+#include "warm_streams.h"
+
+namespace iso::python {
+
+namespace {
+
+// Fixed once the server is initialised; the children read them.
+PyConfig g_server_config;
+PyObject* g_server_sys_path = nullptr;  // after site.py: the list a request starts from
+
+std::string status_text(const PyStatus& status) {
+  return status.err_msg != nullptr ? status.err_msg : "unknown error";
+}
+
+// "ModuleNotFoundError: No module named 'x'" for the pending exception.
+std::string exception_text() {
+#if PY_VERSION_HEX >= 0x030C0000
+  PyObject* exception = PyErr_GetRaisedException();
+#else
+  PyObject *type = nullptr, *exception = nullptr, *traceback = nullptr;
+  PyErr_Fetch(&type, &exception, &traceback);
+  PyErr_NormalizeException(&type, &exception, &traceback);
+  Py_XDECREF(type);
+  Py_XDECREF(traceback);
+#endif
+  if (exception == nullptr) return "unknown error";
+  std::string text = Py_TYPE(exception)->tp_name;
+  if (PyObject* message = PyObject_Str(exception); message != nullptr) {
+    if (const char* utf8 = PyUnicode_AsUTF8(message); utf8 != nullptr && *utf8 != '\0') {
+      text += ": ";
+      text += utf8;
+    }
+    Py_DECREF(message);
+  }
+  PyErr_Clear();
+  Py_DECREF(exception);
+  return text;
+}
+
+void preload_modules(const std::vector<std::string>& preload) {
+  for (const std::string& name : preload) {
+    PyObject* module = PyImport_ImportModule(name.c_str());
+    if (module == nullptr) {
+      throw std::runtime_error("isolate: cannot preload '" + name + "': " + exception_text());
+    }
+    Py_DECREF(module);
+  }
+}
+
+// sys.path as the server had it after site.py; the request's sys.path[0] is
+// put in front of it by Py_RunMain.
+bool restore_sys_path() {
+  PyObject* path = PySequence_List(g_server_sys_path);
+  const bool ok = path != nullptr && PySys_SetObject("path", path) == 0;
+  Py_XDECREF(path);
+  return ok;
+}
+
+// Python's initialisation replaces both encodings by their codecs' names
+// ("UTF-8" becomes "utf-8"; pylifecycle.c's config_get_codec_name); a
+// request read afterwards must be compared and applied the same way.
+bool use_codec_name(PyConfig& config, wchar_t** encoding) {
+  PyObject* codecs = PyImport_ImportModule("codecs");
+  if (codecs == nullptr) return false;
+  PyObject* name = nullptr;
+  if (PyObject* text = PyUnicode_FromWideChar(*encoding, -1); text != nullptr) {
+    if (PyObject* info = PyObject_CallMethod(codecs, "lookup", "O", text); info != nullptr) {
+      name = PyObject_GetAttrString(info, "name");
+      Py_DECREF(info);
+    }
+    Py_DECREF(text);
+  }
+  Py_DECREF(codecs);
+  wchar_t* wide = name != nullptr ? PyUnicode_AsWideCharString(name, nullptr) : nullptr;
+  Py_XDECREF(name);
+  if (wide == nullptr) return false;
+  const PyStatus status = PyConfig_SetString(&config, encoding, wide);
+  PyMem_Free(wide);
+  return !PyStatus_Exception(status);
+}
+
+// Moves everything start-up and the preload created into the collector's
+// permanent generation, as CPython's gc docs advise before forking: a
+// collection in a child (and the one at its exit) then never walks those
+// objects, which would write to every page holding them and copy it.
+// __main__'s dict stays collectable: the request's globals live there, and
+// at exit python3 collects the cycles through it like any other.
+void freeze_startup_objects() {
+  PyObject* main_module = PyImport_AddModule("__main__");  // borrowed
+  PyObject* main_dict = main_module != nullptr ? PyModule_GetDict(main_module) : nullptr;
+  const bool tracked = main_dict != nullptr && PyObject_GC_IsTracked(main_dict) == 1;
+  PyObject* gc = import_quietly("gc");
+  PyObject* collected = gc != nullptr ? PyObject_CallMethod(gc, "collect", nullptr) : nullptr;
+  if (tracked) PyObject_GC_UnTrack(main_dict);
+  PyObject* frozen = collected != nullptr ? PyObject_CallMethod(gc, "freeze", nullptr) : nullptr;
+  if (tracked) PyObject_GC_Track(main_dict);
+  if (frozen == nullptr) throw std::runtime_error("isolate: cannot freeze the start-up objects: " + exception_text());
+  Py_DECREF(frozen);
+  Py_DECREF(collected);
+  Py_DECREF(gc);
+}
+
+bool copy_string(PyConfig& config, wchar_t** field, const wchar_t* value) {
+  return !PyStatus_Exception(PyConfig_SetString(&config, field, value));
+}
+
+bool inherit_path_configuration(PyConfig& config) {
+  const PyConfig& server = g_server_config;
+  if (config.platlibdir == nullptr && !copy_string(config, &config.platlibdir, server.platlibdir)) return false;
+  const PyStatus status = PyConfig_SetWideStringList(&config, &config.module_search_paths,
+                                                     server.module_search_paths.length,
+                                                     server.module_search_paths.items);
+  if (PyStatus_Exception(status)) return false;
+  config.module_search_paths_set = 1;
+  return copy_string(config, &config.stdlib_dir, server.stdlib_dir) &&
+         copy_string(config, &config.executable, server.executable) &&
+         copy_string(config, &config.base_executable, server.base_executable) &&
+         copy_string(config, &config.prefix, server.prefix) &&
+         copy_string(config, &config.base_prefix, server.base_prefix) &&
+         copy_string(config, &config.exec_prefix, server.exec_prefix) &&
+         copy_string(config, &config.base_exec_prefix, server.base_exec_prefix);
+}
+
+bool restore_install_importlib() {
+  // _Py_GetConfig() is the interpreter's own config (exported for
+  // CPython's tests in 3.11 to 3.13); the field is a plain int in it.
+  const_cast<PyConfig*>(_Py_GetConfig())->_install_importlib = 1;
+  return true;
+}
+
+}  // namespace
+
+void warm_initialize(const std::vector<std::string>& preload) {
+  const std::string_view executable = build_info().executable;
+  if (access(executable.data(), X_OK) != 0) {
+    throw std::runtime_error("isolate: the embedded Python's interpreter " + std::string(executable) +
+                             " is missing");
+  }
+  char* argv[] = {const_cast<char*>(executable.data()), nullptr};
+  PyPreConfig preconfig;
+  PyPreConfig_InitPythonConfig(&preconfig);
+  PyStatus status = Py_PreInitializeFromBytesArgs(&preconfig, 1, argv);
+  if (PyStatus_Exception(status)) throw std::runtime_error("isolate: cannot start Python: " + status_text(status));
+  const AllocatorChoice allocator = choose_allocator(1, argv);
+  if (allocator.exit_code || allocator.failed_status) {
+    throw std::runtime_error("isolate: cannot start Python: bad allocator choice (see above)");
+  }
+  install_allocator(allocator.allocator, allocator.debug_hooks);
+
+  register_api_module();
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  status = PyConfig_SetBytesArgv(&config, 1, argv);
+  if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(status)) throw std::runtime_error("isolate: cannot start Python: " + status_text(status));
+
+  PyConfig_InitPythonConfig(&g_server_config);
+  if (_PyInterpreterState_GetConfigCopy(&g_server_config) < 0) {
+    throw std::runtime_error("isolate: cannot read Python's configuration: " + exception_text());
+  }
+  PyObject* sys_path = PySys_GetObject("path");  // borrowed
+  g_server_sys_path = sys_path != nullptr ? PySequence_List(sys_path) : nullptr;
+  if (g_server_sys_path == nullptr) throw std::runtime_error("isolate: Python started without sys.path");
+  preload_modules(preload);
+  // Imported now rather than in every child (python3 has them at start-up
+  // too); warm_exit.cc keeps gc and atexit out of sys.modules.
+  for (const char* module : {"codecs", "io", "posix", "_signal"}) {
+    PyObject* imported = PyImport_ImportModule(module);
+    if (imported == nullptr) throw std::runtime_error("isolate: cannot import " + std::string(module) + ": " + exception_text());
+    Py_DECREF(imported);
+  }
+  if (!record_signal_handlers()) throw std::runtime_error("isolate: cannot read the signal handlers: " + exception_text());
+  if (!snapshot_server_state()) throw std::runtime_error("isolate: cannot record the server's modules: " + exception_text());
+  freeze_startup_objects();
+}
+
+void warm_before_fork() { PyOS_BeforeFork(); }
+void warm_after_fork_parent() { PyOS_AfterFork_Parent(); }
+void warm_after_fork_child() { PyOS_AfterFork_Child(); }
+
+WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignored_signals) {
+  WarmStart result;
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(build_info().executable.data()));
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+
+  // CPython's own parser, so that --help, -V and bad options print and exit
+  // exactly as in python3; the process environment is already the caller's.
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  PyStatus status = PyConfig_SetBytesArgv(&config, static_cast<Py_ssize_t>(argv.size() - 1), argv.data());
+  if (!PyStatus_Exception(status)) status = PyConfig_Read(&config);
+  if (PyStatus_Exception(status)) {
+    PyConfig_Clear(&config);
+    if (!PyStatus_IsExit(status)) Py_ExitStatusException(status);  // python3's fatal error
+    result.outcome = WarmStart::Outcome::exited;
+    result.exit_code = status.exitcode;
+    return result;
+  }
+  if (!use_codec_name(config, &config.filesystem_encoding) || !use_codec_name(config, &config.stdio_encoding)) {
+    PyConfig_Clear(&config);
+    result.cold_reason = "an encoding Python does not know: " + exception_text();  // python3 reports it
+    return result;
+  }
+  // The path configuration (sys.path before site.py, sys.prefix, ...) is
+  // what getpath computes from inputs the comparison below covers (the
+  // executable, PYTHONHOME, PYTHONPATH, the platlibdir; their variables are
+  // the server's): so the server's outputs are the request's, and getpath,
+  // half a millisecond of Python code, need not run again.
+  if (!inherit_path_configuration(config)) {
+    PyConfig_Clear(&config);
+    result.cold_reason = "cannot copy the path configuration";
+    return result;
+  }
+  const std::string difference = fixed_setting_difference(config, g_server_config);
+  if (!difference.empty()) {
+    PyConfig_Clear(&config);
+    result.cold_reason = "the request sets " + difference + ", which Python fixes at start-up";
+    return result;
+  }
+  // SetConfig re-reads the config, and with _install_importlib set would
+  // recompute the paths; the flag only matters while an interpreter
+  // initialises (a sub-interpreter copies it), so it comes back right after.
+  config._install_importlib = 0;
+  const bool configured = _PyInterpreterState_SetConfig(&config) == 0 && restore_install_importlib() &&
+                          restore_sys_path() && rebuild_stdio(config) && rebuild_environ() &&
+                          reset_signal_handlers(ignored_signals);
+  PyConfig_Clear(&config);
+  if (!configured) {
+    result.cold_reason = "cannot reconfigure the warm interpreter: " + exception_text();
+    return result;
+  }
+  mark_warm_child();
+  result.outcome = WarmStart::Outcome::ready;
+  return result;
+}
+
+void warm_run_and_exit() {
+  const int status = Py_RunMain();
+  std::fflush(nullptr);
+  _exit(status);
+}
+
+}  // namespace iso::python

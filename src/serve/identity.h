@@ -1,0 +1,33 @@
+// Which server a call may use: the build key, the start-up environment, the
+// per-user socket directory, and the Unix-socket plumbing around them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace iso::serve {
+
+// Identifies this isolate binary and the CPython it embeds; a server and a
+// client must agree on it exactly.
+std::string build_key();
+
+// Whether an environment variable is read while Python initialises (or by
+// modules a server may have preloaded): PYTHON*, LC_*, LANG, TZ, HOME,
+// ISO_PYMALLOC. A server serves warm only requests whose values of these
+// equal its own.
+bool is_startup_variable(const char* entry);  // "NAME=VALUE"
+// The process's start-up variables, sorted.
+std::vector<std::string> startup_environment(char** environment);
+
+// The socket directory: created 0700 if missing; throws ServeError if it is
+// not a directory that only the user can enter.
+std::string socket_directory();
+
+// Connects to a Unix stream socket (CLOEXEC); -1 with errno on failure.
+int connect_socket(const std::string& path);
+// The uid at the other end of a connected Unix socket; -1 if unknown.
+uid_t peer_uid(int socket);
+
+}  // namespace iso::serve

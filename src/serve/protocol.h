@@ -1,0 +1,120 @@
+// The wire format between `isolate call` and `isolate serve`: framed
+// messages on a Unix stream socket, file descriptors passed with SCM_RIGHTS.
+//
+// A frame is a 12-byte header (magic, type, version, payload length) and the
+// payload. The client sends a request's header alone and its payload (with
+// the fds) in a second sendmsg, so the server can read the type without
+// touching the fds, fork, and leave the payload to the child. Every reply is
+// one sendmsg: its fds arrive with its header.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "isolate/serve.h"
+
+namespace iso::serve {
+
+inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kRequestMagic = 0x4f53494b;  // "KISO"
+inline constexpr std::uint32_t kReplyMagic = 0x4f534952;    // "RISO"
+inline constexpr std::size_t kHeaderSize = 12;
+inline constexpr std::uint32_t kMaxPayload = 64u << 20;  // argv and environment together stay far below
+
+enum class Type : std::uint16_t {
+  // client -> server
+  call = 1,    // payload: CallRequest, fds: cwd, then the caller's stdio (fd_mask)
+  status = 2,  // no payload
+  stop = 3,    // no payload
+  // server or request child -> client
+  started = 16,  // u32 pid; fd: a pidfd of the child when the kernel has them
+  cold = 17,     // string: why only a fresh interpreter can run the request
+  error = 18,    // string: a one-line message for the user
+  exit = 19,     // i32: the child's wait status
+  status_reply = 20,  // string: a JSON object
+  stopping = 21,      // u32: the server's pid
+};
+
+struct Header {
+  std::uint32_t magic = 0;
+  Type type = Type::call;
+  std::uint16_t version = kProtocolVersion;
+  std::uint32_t length = 0;
+};
+
+void encode_header(const Header& header, unsigned char out[kHeaderSize]);
+Header decode_header(const unsigned char in[kHeaderSize]);
+
+// Little-endian fields; Reader throws ServeError past the end.
+class Writer {
+ public:
+  void u8(std::uint8_t value) { bytes_.push_back(static_cast<char>(value)); }
+  void u32(std::uint32_t value);
+  void u64(std::uint64_t value);
+  void str(std::string_view value);
+  void strings(const std::vector<std::string>& values);
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+  std::uint8_t u8();
+  std::uint32_t u32();
+  std::uint64_t u64();
+  std::string str();
+  std::vector<std::string> strings();
+  bool done() const { return rest_.empty(); }
+
+ private:
+  std::string_view take(std::size_t count);
+  std::string_view rest_;
+};
+
+struct Limit {
+  std::uint32_t resource = 0;
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+};
+
+// Everything of the caller's process the child takes on.
+struct CallRequest {
+  std::string build_key;
+  bool check_preload = false;  // false with an explicit --socket: any preload list will do
+  std::vector<std::string> preload;
+  std::vector<std::string> args;  // python3's command line, without the program name
+  std::vector<std::string> environment;  // NAME=VALUE
+  std::uint32_t umask = 022;
+  std::uint64_t blocked_signals = 0;  // bit N-1 for signal N
+  std::uint64_t ignored_signals = 0;
+  std::vector<Limit> limits;
+  std::uint8_t stdio_mask = 0;  // bit K: the caller's fd K is open and passed
+};
+
+std::string encode(const CallRequest& request);
+CallRequest decode_call(std::string_view payload);  // throws ServeError
+
+// Sends a whole frame and its fds; false on error (errno set). Never raises SIGPIPE.
+bool send_frame(int socket, Type type, std::string_view payload, const std::vector<int>& fds = {});
+bool send_header(int socket, Type type, std::uint32_t length);
+bool send_payload(int socket, std::string_view payload, const std::vector<int>& fds);
+
+// Reads exactly `size` bytes, collecting any fds that come with them (closed
+// on failure). false at EOF or error.
+bool read_exact(int socket, void* data, std::size_t size, std::vector<int>* fds);
+
+// Reads one frame; false at a clean EOF before it; throws ServeError on a
+// broken frame.
+struct Frame {
+  Type type = Type::error;
+  std::string payload;
+  std::vector<int> fds;
+};
+bool read_frame(int socket, std::uint32_t magic, Frame* frame);
+
+}  // namespace iso::serve

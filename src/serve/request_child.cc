@@ -1,0 +1,173 @@
+// One request, in a child forked from the warm server: it takes on the
+// caller's working directory, umask, limits, environment, stdio and signal
+// mask, then lets the warm interpreter become the caller's python3.
+//
+// Until the child reports "started" nothing of the request has run, so any
+// reason to refuse a warm start (a setting fixed at initialisation, a
+// different start-up environment) can still send the caller to a cold
+// `isolate run` without a visible difference.
+#include "request_child.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "identity.h"
+#include "isolate/python.h"
+#include "protocol.h"
+
+namespace iso::serve {
+
+namespace {
+
+[[noreturn]] void refuse(int connection, Type type, const std::string& message, int status) {
+  send_frame(connection, type, message);
+  std::fflush(nullptr);
+  _exit(status);
+}
+
+CallRequest read_request(int connection, std::uint32_t length, std::vector<int>* fds) {
+  // A caller that sent a header and then nothing must not keep a child forever.
+  const timeval timeout{10, 0};
+  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string payload(length, '\0');
+  if (length > 0 && !read_exact(connection, payload.data(), length, fds)) _exit(1);
+  return decode_call(payload);
+}
+
+std::vector<std::string> startup_part(std::vector<std::string> environment) {
+  std::erase_if(environment, [](const std::string& entry) { return !is_startup_variable(entry.c_str()); });
+  std::sort(environment.begin(), environment.end());
+  return environment;
+}
+
+std::string first_difference(const std::vector<std::string>& request, const std::vector<std::string>& server) {
+  const auto name = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  for (const std::string& entry : request) {
+    if (std::find(server.begin(), server.end(), entry) == server.end()) return name(entry);
+  }
+  for (const std::string& entry : server) {
+    if (std::find(request.begin(), request.end(), entry) == request.end()) return name(entry);
+  }
+  return {};
+}
+
+void apply_limits(const std::vector<Limit>& limits) {
+  for (const Limit& limit : limits) {
+    const auto resource = static_cast<__rlimit_resource>(limit.resource);
+    rlimit wanted{static_cast<rlim_t>(limit.soft), static_cast<rlim_t>(limit.hard)};
+    if (setrlimit(resource, &wanted) == 0) continue;
+    // The server's hard limit is lower than the caller's: keep it, and the
+    // caller's soft limit where it fits.
+    rlimit current{};
+    if (getrlimit(resource, &current) != 0) continue;
+    wanted.rlim_max = current.rlim_max;
+    if (wanted.rlim_cur > wanted.rlim_max) wanted.rlim_cur = wanted.rlim_max;
+    setrlimit(resource, &wanted);
+  }
+}
+
+// fds[0] is the caller's working directory, then its open stdio fds in order.
+bool take_process_state(CallRequest& request, const std::vector<int>& fds) {
+  const std::size_t expected = 1 + static_cast<std::size_t>(__builtin_popcount(request.stdio_mask & 7));
+  if (fds.size() != expected) return false;
+  if (fchdir(fds[0]) != 0) return false;
+  close(fds[0]);
+  umask(static_cast<mode_t>(request.umask & 0777));
+  apply_limits(request.limits);
+  clearenv();
+  for (std::string& entry : request.environment) {
+    if (entry.find('=') != std::string::npos) putenv(entry.data());  // the request outlives the process
+  }
+  std::size_t next = 1;
+  for (int fd = 0; fd < 3; ++fd) {
+    if ((request.stdio_mask >> fd & 1) == 0) {
+      close(fd);  // closed in the caller: sys.stdX is None there too
+      continue;
+    }
+    if (dup2(fds[next], fd) < 0) return false;
+    close(fds[next++]);
+  }
+  return true;
+}
+
+int open_own_pidfd() {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+#else
+  return -1;
+#endif
+}
+
+}  // namespace
+
+void run_request(int connection, std::uint32_t length, const ServerFacts& server) {
+  // The request dies with the server (a killed server cannot report its status).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != server.server_pid) _exit(1);
+
+  std::vector<int> fds;
+  CallRequest request;
+  try {
+    request = read_request(connection, length, &fds);
+  } catch (const ServeError& e) {
+    refuse(connection, Type::error, e.what(), 2);
+  }
+  if (request.build_key != server.build_key) {
+    refuse(connection, Type::error,
+           "isolate: this server runs another isolate build (" + server.build_key + "); stop it with 'isolate serve --stop'",
+           2);
+  }
+  if (request.check_preload && request.preload != server.preload) {
+    refuse(connection, Type::error, "isolate: this server preloads another list of modules", 2);
+  }
+  if (const std::string name = first_difference(startup_part(request.environment), server.startup_environment);
+      !name.empty()) {
+    refuse(connection, Type::cold, "the caller's " + name + " differs from the server's", 0);
+  }
+  if (!take_process_state(request, fds)) {
+    refuse(connection, Type::error, std::string("isolate: cannot take on the caller's process: ") + std::strerror(errno),
+           1);
+  }
+  // python3 refuses a directory as stdin with a fatal error at start-up.
+  struct stat input {};
+  if (fstat(STDIN_FILENO, &input) == 0 && S_ISDIR(input.st_mode)) {
+    refuse(connection, Type::cold, "stdin is a directory", 0);
+  }
+
+  const python::WarmStart start = python::warm_prepare(request.args, request.ignored_signals);
+  if (start.outcome == python::WarmStart::Outcome::cold) refuse(connection, Type::cold, start.cold_reason, 0);
+  if (start.outcome == python::WarmStart::Outcome::exited) {
+    std::fflush(nullptr);
+    _exit(start.exit_code);
+  }
+
+  Writer started;
+  started.u32(static_cast<std::uint32_t>(getpid()));
+  const int pidfd = open_own_pidfd();
+  send_frame(connection, Type::started, started.bytes(), pidfd >= 0 ? std::vector<int>{pidfd} : std::vector<int>{});
+  if (pidfd >= 0) close(pidfd);
+  close(connection);
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int signum = 1; signum <= 64; ++signum) {
+    if ((request.blocked_signals >> (signum - 1) & 1) != 0) sigaddset(&mask, signum);
+  }
+  sigprocmask(SIG_SETMASK, &mask, nullptr);
+  python::warm_run_and_exit();
+}
+
+}  // namespace iso::serve

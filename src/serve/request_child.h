@@ -1,0 +1,25 @@
+// The forked child that runs one request.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace iso::serve {
+
+// What the child needs of the server it was forked from.
+struct ServerFacts {
+  std::string build_key;
+  std::vector<std::string> preload;
+  std::vector<std::string> startup_environment;  // the server's own, sorted
+  pid_t server_pid = 0;
+};
+
+// Reads the request's payload (`length` bytes, with its fds) from
+// `connection`, becomes the caller's process and runs python3's command line
+// in the warm interpreter. Never returns.
+[[noreturn]] void run_request(int connection, std::uint32_t length, const ServerFacts& server);
+
+}  // namespace iso::serve

@@ -1,0 +1,409 @@
+// `isolate serve`: the warm interpreter's process. One thread, one epoll
+// loop: it accepts connections, checks the peer's uid, reads a request's
+// header, forks the request's child and reports the child's wait status. It
+// never reads a request's payload or runs user code; the children do.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "identity.h"
+#include "isolate/python.h"
+#include "isolate/serve.h"
+#include "protocol.h"
+#include "request_child.h"
+
+extern char** environ;
+
+namespace iso::serve {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Connection {
+  unsigned char header[kHeaderSize] = {};
+  std::size_t received = 0;
+  pid_t child = 0;  // 0 while the header is being read
+};
+
+class Server {
+ public:
+  Server(const ServerOptions& options, std::string path) : options_(options), path_(std::move(path)) {}
+  ~Server();
+  void start();  // throws ServeError
+  int loop();
+
+ private:
+  void accept_connections();
+  void on_connection(int fd, std::uint32_t events);
+  void dispatch(int fd, const Header& header);
+  void start_request(int fd, const Header& header);
+  void on_signal();
+  void reap_children();
+  void close_connection(int fd);
+  void begin_stop();
+  std::string status_json() const;
+
+  ServerOptions options_;
+  std::string path_;
+  ServerFacts facts_;
+  int listener_ = -1, epoll_ = -1, signals_ = -1;
+  ino_t bound_inode_ = 0;
+  bool stopping_ = false;
+  std::unordered_map<int, Connection> connections_;
+  std::unordered_map<pid_t, int> children_;  // pid -> connection fd, -1 once the caller left
+  std::uint64_t requests_ = 0;
+  std::time_t started_at_ = std::time(nullptr);
+  Clock::time_point last_activity_ = Clock::now();
+};
+
+Server::~Server() {
+  if (listener_ >= 0) begin_stop();
+}
+
+void watch(int epoll, int fd, std::uint32_t events, int op = EPOLL_CTL_ADD) {
+  epoll_event event{};
+  event.events = events;
+  event.data.fd = fd;
+  epoll_ctl(epoll, op, fd, &event);
+}
+
+int listen_on(const std::string& path, ino_t* inode) {
+  sockaddr_un address{};
+  if (path.size() >= sizeof(address.sun_path)) {
+    throw ServeError("isolate: the socket path " + path + " is too long for a Unix socket");
+  }
+  // A socket nobody answers on is left over from a server that died.
+  if (const int live = connect_socket(path); live >= 0) {
+    close(live);
+    throw ServeError("isolate: a server is already running at " + path);
+  }
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw ServeError("isolate: cannot remove the stale socket " + path + ": " + std::strerror(errno));
+  }
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(fd, 512) != 0) {
+    const std::string reason = std::strerror(errno);
+    if (fd >= 0) close(fd);
+    throw ServeError("isolate: cannot listen on " + path + ": " + reason);
+  }
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0) *inode = info.st_ino;
+  return fd;
+}
+
+// Requests get fds 3 and up for what they receive, and never a closed 0-2.
+void fill_stdio_with_dev_null() {
+  for (int fd = 0; fd < 3; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0) continue;
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0 && null != fd) {
+      dup2(null, fd);
+      close(null);
+    }
+  }
+}
+
+void Server::start() {
+  fill_stdio_with_dev_null();
+  // The signals the loop handles arrive through a signalfd; the children
+  // restore the caller's mask before running anything.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (const int signum : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&mask, signum);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signals_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  epoll_ = epoll_create1(EPOLL_CLOEXEC);
+  if (signals_ < 0 || epoll_ < 0) throw ServeError(std::string("isolate: cannot start the server: ") + std::strerror(errno));
+
+  // `isolate call` spawns servers under this lock; a spawned server is
+  // covered by its spawner's.
+  int lock = -1;
+  if (options_.ready_fd < 0) {
+    lock = open((path_ + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock >= 0) flock(lock, LOCK_EX);
+  }
+  try {
+    if (const int live = connect_socket(path_); live >= 0) {
+      close(live);
+      throw ServeError("isolate: a server is already running at " + path_);
+    }
+    python::warm_initialize(options_.preload);
+    listener_ = listen_on(path_, &bound_inode_);
+  } catch (const std::exception&) {
+    if (lock >= 0) close(lock);
+    throw;
+  }
+  if (lock >= 0) close(lock);
+  if (chdir("/") != 0) {
+    // A server keeps no directory busy; failing that is harmless.
+  }
+  facts_.build_key = build_key();
+  facts_.preload = options_.preload;
+  facts_.startup_environment = startup_environment(environ);
+  facts_.server_pid = getpid();
+  watch(epoll_, listener_, EPOLLIN);
+  watch(epoll_, signals_, EPOLLIN);
+}
+
+int Server::loop() {
+  epoll_event events[64];
+  while (!stopping_ || !children_.empty()) {
+    int timeout_ms = -1;
+    if (options_.idle_timeout_s > 0 && !stopping_ && children_.empty() && connections_.empty()) {
+      const auto idle = std::chrono::duration<double>(Clock::now() - last_activity_).count();
+      if (idle >= options_.idle_timeout_s) {
+        begin_stop();
+        continue;
+      }
+      timeout_ms = static_cast<int>((options_.idle_timeout_s - idle) * 1000) + 1;
+    }
+    const int count = epoll_wait(epoll_, events, 64, timeout_ms);
+    if (count < 0 && errno != EINTR) throw ServeError(std::string("isolate: epoll: ") + std::strerror(errno));
+    for (int i = 0; i < count; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == listener_) {
+        accept_connections();
+      } else if (fd == signals_) {
+        on_signal();
+      } else {
+        on_connection(fd, events[i].events);
+      }
+    }
+  }
+  return 0;
+}
+
+void Server::accept_connections() {
+  while (listener_ >= 0) {
+    const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;  // EAGAIN, or a connection that went away
+    last_activity_ = Clock::now();
+    const uid_t uid = peer_uid(fd);
+    if (uid != geteuid()) {
+      send_frame(fd, Type::error,
+                 "isolate: refused: the server at " + path_ + " serves only uid " + std::to_string(geteuid()) +
+                     ", not uid " + std::to_string(static_cast<long>(uid)));
+      close(fd);
+      continue;
+    }
+    connections_[fd];
+    watch(epoll_, fd, EPOLLIN | EPOLLRDHUP);
+  }
+}
+
+void Server::on_connection(int fd, std::uint32_t events) {
+  auto found = connections_.find(fd);
+  if (found == connections_.end()) return;
+  Connection& connection = found->second;
+  if (connection.child != 0) {
+    // The caller went away: its request goes with it.
+    if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+      kill(connection.child, SIGKILL);
+      children_[connection.child] = -1;
+      close_connection(fd);
+    }
+    return;
+  }
+  while (connection.received < kHeaderSize) {
+    const ssize_t got = recv(fd, connection.header + connection.received, kHeaderSize - connection.received, 0);
+    if (got > 0) {
+      connection.received += static_cast<std::size_t>(got);
+      continue;
+    }
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    close_connection(fd);  // EOF or an error before a whole header
+    return;
+  }
+  const Header header = decode_header(connection.header);
+  if (header.magic != kRequestMagic || header.version != kProtocolVersion || header.length > kMaxPayload) {
+    send_frame(fd, Type::error, "isolate: the server speaks another version of the serve protocol");
+    close_connection(fd);
+    return;
+  }
+  dispatch(fd, header);
+}
+
+void Server::dispatch(int fd, const Header& header) {
+  switch (header.type) {
+    case Type::call:
+      if (stopping_) {
+        send_frame(fd, Type::error, "isolate: the server is stopping");
+        close_connection(fd);
+        return;
+      }
+      start_request(fd, header);
+      return;
+    case Type::status:
+      send_frame(fd, Type::status_reply, status_json());
+      close_connection(fd);
+      return;
+    case Type::stop: {
+      Writer reply;
+      reply.u32(static_cast<std::uint32_t>(getpid()));
+      send_frame(fd, Type::stopping, reply.bytes());
+      close_connection(fd);
+      begin_stop();
+      return;
+    }
+    default:
+      send_frame(fd, Type::error, "isolate: the server does not know this request");
+      close_connection(fd);
+  }
+}
+
+void Server::start_request(int fd, const Header& header) {
+  python::warm_before_fork();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    python::warm_after_fork_child();
+    // Nothing of the server's stays open in the request.
+    for (const auto& [other, unused] : connections_) {
+      if (other != fd) close(other);
+    }
+    if (listener_ >= 0) close(listener_);
+    close(epoll_);
+    close(signals_);
+    run_request(fd, header.length, facts_);
+  }
+  python::warm_after_fork_parent();
+  if (pid < 0) {
+    send_frame(fd, Type::error, std::string("isolate: the server cannot fork: ") + std::strerror(errno));
+    close_connection(fd);
+    return;
+  }
+  ++requests_;
+  connections_[fd].child = pid;
+  children_[pid] = fd;
+  // From now on only the caller's hang-up matters; the payload is the child's.
+  watch(epoll_, fd, EPOLLRDHUP, EPOLL_CTL_MOD);
+}
+
+void Server::on_signal() {
+  signalfd_siginfo info{};
+  while (read(signals_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
+    if (info.ssi_signo == SIGCHLD) {
+      reap_children();
+    } else if (!stopping_) {
+      begin_stop();
+    } else {
+      for (const auto& [pid, unused] : children_) kill(pid, SIGKILL);  // a second signal: do not wait
+    }
+  }
+}
+
+void Server::reap_children() {
+  int status = 0;
+  pid_t pid = 0;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    const auto found = children_.find(pid);
+    if (found == children_.end()) continue;
+    if (const int fd = found->second; fd >= 0) {
+      Writer reply;
+      reply.u32(static_cast<std::uint32_t>(status));
+      send_frame(fd, Type::exit, reply.bytes());
+      close_connection(fd);
+    }
+    children_.erase(found);
+    last_activity_ = Clock::now();
+  }
+}
+
+void Server::close_connection(int fd) {
+  epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  connections_.erase(fd);
+  last_activity_ = Clock::now();
+}
+
+void Server::begin_stop() {
+  stopping_ = true;
+  if (listener_ < 0) return;
+  epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
+  close(listener_);
+  listener_ = -1;
+  // Only our own socket: a newer server may have replaced a stale one.
+  struct stat info {};
+  if (stat(path_.c_str(), &info) == 0 && info.st_ino == bound_inode_) unlink(path_.c_str());
+  // Callers still connecting get EOF instead of waiting on a dead loop.
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (it->second.child == 0) {
+      epoll_ctl(epoll_, EPOLL_CTL_DEL, it->first, nullptr);
+      close(it->first);
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::string Server::status_json() const {
+  const python::BuildInfo& info = python::build_info();
+  nlohmann::json status = {
+      {"pid", getpid()},
+      {"socket", path_},
+      {"python", info.version},
+      {"executable", info.executable},
+      {"preload", options_.preload},
+      {"started", started_at_},
+      {"uptime_s", std::difftime(std::time(nullptr), started_at_)},
+      {"requests", requests_},
+      {"running", children_.size()},
+      {"idle_timeout_s", options_.idle_timeout_s},
+  };
+  return status.dump();
+}
+
+void report_ready(int fd, const std::string& message) {
+  if (fd < 0) return;
+  const std::string line = message + "\n";
+  if (write(fd, line.data(), line.size()) < 0) {
+    // The spawner gave up waiting; the server serves anyway.
+  }
+  close(fd);
+}
+
+}  // namespace
+
+int run_server(const ServerOptions& options) {
+  std::string path;
+  try {
+    path = options.socket_path.empty() ? default_socket_path(options.preload) : options.socket_path;
+    Server server(options, path);
+    server.start();
+    if (options.ready_fd >= 0) {
+      report_ready(options.ready_fd, "ok");
+    } else {
+      std::string preload;
+      for (const std::string& name : options.preload) preload += (preload.empty() ? "" : ",") + name;
+      std::fprintf(stderr, "isolate: serving Python %s on %s (pid %d, preload: %s)\n",
+                   python::build_info().version.data(), path.c_str(), static_cast<int>(getpid()),
+                   preload.empty() ? "none" : preload.c_str());
+    }
+    return server.loop();
+  } catch (const std::exception& e) {
+    if (options.ready_fd >= 0) report_ready(options.ready_fd, e.what());
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace iso::serve
