@@ -183,8 +183,16 @@ struct WarmStart {
 // ignored signals are `ignored_signals` (bit N-1 for signal N).
 WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignored_signals);
 
+// In a spare child forked ahead of its request: does, on throwaway objects,
+// the work every request does (parse a command line, make std streams,
+// compile and run a line), so that the pages it writes are copied now
+// rather than while a caller waits.
+void warm_pretouch();
+
 // Runs the prepared command line as Py_RunMain does and leaves the process
-// with its exit status.
-[[noreturn]] void warm_run_and_exit();
+// with its exit status. Just before that, with the std streams flushed and
+// fds 0-2 closed, `report` (if set) gets the status; a death by signal is
+// not reported.
+[[noreturn]] void warm_run_and_exit(void (*report)(int exit_status));
 
 }  // namespace iso::python

@@ -5,6 +5,8 @@
 // (even `--help` and `--version`, which must print python3's answers).
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -80,6 +82,11 @@ int run_cli(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc >= 1 && invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
-  if (argc >= 2 && std::strcmp(argv[1], "call") == 0) return iso::serve::call_main(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "call") == 0) {
+    // Every call pays this process's exit: no static destructors to run.
+    const int status = iso::serve::call_main(argc - 2, argv + 2);
+    std::fflush(nullptr);
+    _exit(status);
+  }
   return run_cli(argc, argv);
 }

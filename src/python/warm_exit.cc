@@ -49,6 +49,10 @@ ServerSnapshot g_snapshot;
 PyObject* g_gc = nullptr;
 PyObject* g_atexit = nullptr;
 bool g_in_warm_child = false;
+pid_t g_child_pid = 0;  // a process the request forks is not the warm child
+void (*g_report)(int) = nullptr;
+
+bool in_warm_child() { return g_in_warm_child && getpid() == g_child_pid; }
 
 void report_unraisable(const char* context) {
 #if PY_VERSION_HEX >= 0x030D0000
@@ -306,20 +310,33 @@ bool snapshot_server_state() {
   return g_snapshot.modules != nullptr && g_snapshot.sys_dict != nullptr && g_snapshot.builtins_dict != nullptr;
 }
 
-void mark_warm_child() { g_in_warm_child = true; }
+void mark_warm_child() {
+  g_in_warm_child = true;
+  g_child_pid = getpid();
+}
+
+void set_exit_report(void (*report)(int exit_status)) { g_report = report; }
+
+void finish_warm_child(int status) {
+  std::fflush(nullptr);
+  if (getpid() == g_child_pid) {
+    for (int fd = 0; fd < 3; ++fd) close(fd);
+    if (g_report != nullptr) g_report(status);
+  }
+  _exit(status);
+}
 
 }  // namespace iso::python
 
 int __wrap_Py_FinalizeEx(void) {
-  if (!iso::python::g_in_warm_child) return __real_Py_FinalizeEx();
+  if (!iso::python::in_warm_child()) return __real_Py_FinalizeEx();
   iso::python::g_in_warm_child = false;  // once; a nested call is CPython's
   return iso::python::finalize_request();
 }
 
 void __wrap_Py_Exit(int status) {
-  if (!iso::python::g_in_warm_child) __real_Py_Exit(status);
+  if (!iso::python::in_warm_child()) __real_Py_Exit(status);
   iso::python::g_in_warm_child = false;
   if (iso::python::finalize_request() < 0) status = 120;
-  std::fflush(nullptr);
-  _exit(status);
+  iso::python::finish_warm_child(status);
 }

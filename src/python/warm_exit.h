@@ -15,7 +15,14 @@ PyObject* import_quietly(const char* name);
 bool snapshot_server_state();
 
 // In a child about to run its request: Py_FinalizeEx and Py_Exit take the
-// request-only path from now on.
+// request-only path from now on (in this process, not in one it forks).
 void mark_warm_child();
+
+// Who hears the exit status (warm_run_and_exit).
+void set_exit_report(void (*report)(int exit_status));
+
+// Flushes, closes fds 0-2 (a reader of the caller's pipes sees EOF now, not
+// after the kernel has torn the process down), reports and _exits.
+[[noreturn]] void finish_warm_child(int status);
 
 }  // namespace iso::python

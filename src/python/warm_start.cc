@@ -96,18 +96,52 @@ bool use_codec_name(PyConfig& config, wchar_t** encoding) {
   return !PyStatus_Exception(status);
 }
 
-// Moves everything start-up and the preload created into the collector's
-// permanent generation, as CPython's gc docs advise before forking: a
-// collection in a child (and the one at its exit) then never walks those
-// objects, which would write to every page holding them and copy it.
-// __main__'s dict stays collectable: the request's globals live there, and
-// at exit python3 collects the cycles through it like any other.
+// Makes the objects start-up and the preload created immortal (3.12+): a
+// child then never writes their reference counts, which would copy the page
+// under every object it touched, and a function call touches dozens.
+// __main__ and its dict stay mortal: the request's globals live there, and
+// python3 collects them (and the cycles through them) at exit.
+void immortalize(PyObject* objects, PyObject* main_module, PyObject* main_dict) {
+#if PY_VERSION_HEX >= 0x030C0000 && !defined(Py_GIL_DISABLED)
+  const auto make_immortal = [&](PyObject* object) {
+    if (object != main_module && object != main_dict) object->ob_refcnt = _Py_IMMORTAL_REFCNT;
+  };
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); ++i) make_immortal(PyList_GET_ITEM(objects, i));
+  // What the tracked objects hold that the collector does not track:
+  // strings, numbers, bytes, untracked tuples and dicts.
+  PyObject* gc = import_quietly("gc");
+  PyObject* args = gc != nullptr ? PyList_AsTuple(objects) : nullptr;
+  PyObject* get_referents = gc != nullptr ? PyObject_GetAttrString(gc, "get_referents") : nullptr;
+  PyObject* referents = args != nullptr && get_referents != nullptr ? PyObject_Call(get_referents, args, nullptr)
+                                                                    : nullptr;
+  for (Py_ssize_t i = 0; referents != nullptr && i < PyList_GET_SIZE(referents); ++i) {
+    PyObject* object = PyList_GET_ITEM(referents, i);
+    if (!PyObject_IS_GC(object) || PyObject_GC_IsTracked(object) == 0) make_immortal(object);
+  }
+  PyErr_Clear();
+  Py_XDECREF(referents);
+  Py_XDECREF(get_referents);
+  Py_XDECREF(args);
+  Py_XDECREF(gc);
+#else
+  (void)objects;
+  (void)main_module;
+  (void)main_dict;
+#endif
+}
+
+// Moves everything into the collector's permanent generation, as CPython's
+// gc docs advise before forking: a collection in a child (and the one at
+// its exit) then never walks those objects.
 void freeze_startup_objects() {
   PyObject* main_module = PyImport_AddModule("__main__");  // borrowed
   PyObject* main_dict = main_module != nullptr ? PyModule_GetDict(main_module) : nullptr;
   const bool tracked = main_dict != nullptr && PyObject_GC_IsTracked(main_dict) == 1;
   PyObject* gc = import_quietly("gc");
   PyObject* collected = gc != nullptr ? PyObject_CallMethod(gc, "collect", nullptr) : nullptr;
+  PyObject* objects = collected != nullptr ? PyObject_CallMethod(gc, "get_objects", nullptr) : nullptr;
+  if (objects != nullptr) immortalize(objects, main_module, main_dict);
+  Py_XDECREF(objects);
   if (tracked) PyObject_GC_UnTrack(main_dict);
   PyObject* frozen = collected != nullptr ? PyObject_CallMethod(gc, "freeze", nullptr) : nullptr;
   if (tracked) PyObject_GC_Track(main_dict);
@@ -254,10 +288,38 @@ WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignor
   return result;
 }
 
-void warm_run_and_exit() {
+void warm_pretouch() {
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  char* argv[] = {const_cast<char*>(build_info().executable.data()), const_cast<char*>("-c"),
+                  const_cast<char*>("pass"), nullptr};
+  PyStatus status = PyConfig_SetBytesArgv(&config, 3, argv);
+  if (!PyStatus_Exception(status)) status = PyConfig_Read(&config);
+  if (!PyStatus_Exception(status)) {
+    (void)use_codec_name(config, &config.filesystem_encoding);
+    (void)use_codec_name(config, &config.stdio_encoding);
+    PyErr_Clear();
+    pretouch_streams(config);
+  }
+  PyConfig_Clear(&config);
+  // A line compiled and run in a namespace of its own, printing to nowhere.
+  PyObject* globals = PyDict_New();
+  if (globals != nullptr && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0) {
+    PyObject* result = PyRun_String(
+        "import io\n"
+        "_out = io.StringIO()\n"
+        "print('warm', [str(i) for i in range(64)], {'a': 1}, file=_out)\n",
+        Py_file_input, globals, globals);
+    Py_XDECREF(result);
+    PyErr_Clear();
+  }
+  Py_XDECREF(globals);
+}
+
+void warm_run_and_exit(void (*report)(int exit_status)) {
+  set_exit_report(report);
   const int status = Py_RunMain();
-  std::fflush(nullptr);
-  _exit(status);
+  finish_warm_child(status);
 }
 
 }  // namespace iso::python

@@ -275,9 +275,10 @@ int call_main(int argc, char** argv) {
     const std::vector<std::string> preload = options.socket.empty() ? configured_preload() : std::vector<std::string>{};
     const std::string path = options.socket.empty() ? default_socket_path(preload) : options.socket;
     const SignalState signals;
-    const int connection = connect_checked(path, options.no_spawn, preload);
+    // Described before connecting: the server reads the header as soon as it accepts.
     std::vector<int> fds;
     const std::string payload = encode(describe_caller(options, preload, argc, argv, signals, &fds));
+    const int connection = connect_checked(path, options.no_spawn, preload);
     if (!send_header(connection, Type::call, static_cast<std::uint32_t>(payload.size())) ||
         !send_payload(connection, payload, fds)) {
       throw ServeError("isolate: cannot send the request to " + path + ": " + std::strerror(errno));

@@ -50,9 +50,12 @@ std::string check_private_directory(const std::string& path) {
 }  // namespace
 
 std::string build_key() {
-  const python::BuildInfo& info = python::build_info();
-  return std::string("isolate ") + kVersion + " protocol " + std::to_string(kProtocolVersion) + "; python " +
-         std::string(info.version) + " " + std::string(info.executable) + "; binary " + binary_identity();
+  static const std::string key = [] {
+    const python::BuildInfo& info = python::build_info();
+    return std::string("isolate ") + kVersion + " protocol " + std::to_string(kProtocolVersion) + "; python " +
+           std::string(info.version) + " " + std::string(info.executable) + "; binary " + binary_identity();
+  }();
+  return key;
 }
 
 bool is_startup_variable(const char* entry) {

@@ -1,6 +1,7 @@
 // Frames, fields and fd passing for the serve protocol (protocol.h).
 #include "protocol.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ std::uint64_t get_le(const unsigned char* in, int size) {
 }
 
 constexpr std::size_t kMaxFds = 8;
+constexpr int kReadTimeoutMs = 10'000;
 
 bool send_with_fds(int socket, const void* data, std::size_t size, const std::vector<int>& fds) {
   const auto* bytes = static_cast<const char*>(data);
@@ -196,6 +198,14 @@ bool read_exact(int socket, void* data, std::size_t size, std::vector<int>* fds)
     message.msg_controllen = sizeof(control);
     const ssize_t got = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
     if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && errno == EAGAIN) {
+      // A non-blocking socket (the server's accepted connections, shared
+      // with the request's child): wait for the rest, but not forever.
+      pollfd readable{socket, POLLIN, 0};
+      if (poll(&readable, 1, kReadTimeoutMs) > 0) continue;
+      errno = ETIMEDOUT;
+      return false;
+    }
     for (cmsghdr* header = CMSG_FIRSTHDR(&message); got >= 0 && header != nullptr;
          header = CMSG_NXTHDR(&message, header)) {
       if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;

@@ -104,8 +104,8 @@ bool send_frame(int socket, Type type, std::string_view payload, const std::vect
 bool send_header(int socket, Type type, std::uint32_t length);
 bool send_payload(int socket, std::string_view payload, const std::vector<int>& fds);
 
-// Reads exactly `size` bytes, collecting any fds that come with them (closed
-// on failure). false at EOF or error.
+// Reads exactly `size` bytes, collecting any fds that come with them. false
+// at EOF, on error, or after 10 s without data on a non-blocking socket.
 bool read_exact(int socket, void* data, std::size_t size, std::vector<int>* fds);
 
 // Reads one frame; false at a clean EOF before it; throws ServeError on a

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,11 +38,12 @@ namespace {
 }
 
 CallRequest read_request(int connection, std::uint32_t length, std::vector<int>* fds) {
-  // A caller that sent a header and then nothing must not keep a child forever.
-  const timeval timeout{10, 0};
-  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  // A caller that sent a header and then nothing must not keep a child
+  // forever: read_exact gives up after 10 s.
   std::string payload(length, '\0');
-  if (length > 0 && !read_exact(connection, payload.data(), length, fds)) _exit(1);
+  if (length > 0 && !read_exact(connection, payload.data(), length, fds)) {
+    throw ServeError(std::string("isolate: the request did not arrive whole: ") + std::strerror(errno));
+  }
   return decode_call(payload);
 }
 
@@ -103,6 +103,24 @@ bool take_process_state(CallRequest& request, const std::vector<int>& fds) {
   return true;
 }
 
+// The child tells its caller its exit status itself, just before _exit():
+// the caller is done then, without waiting for the kernel to tear this
+// process down and the server to reap it. The connection stays open in the
+// child for that, at a number the script could reuse, so it is checked to
+// still be this socket first.
+int g_report_fd = -1;
+ino_t g_report_inode = 0;
+
+void report_exit(int exit_status) {
+  struct stat now {};
+  if (g_report_fd < 0 || fstat(g_report_fd, &now) != 0 || !S_ISSOCK(now.st_mode) || now.st_ino != g_report_inode) {
+    return;  // the script closed it: the server reports instead
+  }
+  Writer status;
+  status.u32(static_cast<std::uint32_t>((exit_status & 0xff) << 8));  // a wait status: exited with it
+  send_frame(g_report_fd, Type::exit, status.bytes());
+}
+
 int open_own_pidfd() {
 #ifdef SYS_pidfd_open
   return static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
@@ -159,7 +177,13 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
   const int pidfd = open_own_pidfd();
   send_frame(connection, Type::started, started.bytes(), pidfd >= 0 ? std::vector<int>{pidfd} : std::vector<int>{});
   if (pidfd >= 0) close(pidfd);
-  close(connection);
+  struct stat socket_info {};
+  if (fstat(connection, &socket_info) == 0) {
+    g_report_fd = connection;
+    g_report_inode = socket_info.st_ino;
+  } else {
+    close(connection);
+  }
 
   sigset_t mask;
   sigemptyset(&mask);
@@ -167,7 +191,20 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
     if ((request.blocked_signals >> (signum - 1) & 1) != 0) sigaddset(&mask, signum);
   }
   sigprocmask(SIG_SETMASK, &mask, nullptr);
-  python::warm_run_and_exit();
+  python::warm_run_and_exit(report_exit);
+}
+
+void run_spare(int control, const ServerFacts& server) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != server.server_pid) _exit(1);
+  python::warm_pretouch();
+  // The server hands over a connection and its payload's length, or closes
+  // the control socket to say no request will come.
+  std::uint32_t length = 0;
+  std::vector<int> fds;
+  if (!read_exact(control, &length, sizeof(length), &fds) || fds.size() != 1) _exit(0);
+  close(control);
+  run_request(fds[0], length, server);
 }
 
 }  // namespace iso::serve

@@ -22,4 +22,10 @@ struct ServerFacts {
 // in the warm interpreter. Never returns.
 [[noreturn]] void run_request(int connection, std::uint32_t length, const ServerFacts& server);
 
+// A spare child, forked before its request: pre-touches the warm
+// interpreter, then waits on `control` for a connection to serve (the
+// payload's length, with the connection's fd) and runs it as run_request
+// does. Leaves when the server closes `control`.
+[[noreturn]] void run_spare(int control, const ServerFacts& server);
+
 }  // namespace iso::serve

@@ -20,6 +20,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <vector>
+#include <algorithm>
 
 #include "identity.h"
 #include "isolate/python.h"
@@ -35,7 +37,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A child forked before its request (request_child.h: run_spare).
+struct Spare {
+  pid_t pid = 0;
+  int control = -1;  // the server's end: a connection is handed over here
+};
+
 struct Connection {
+  std::uint32_t serial = 0;  // tells a reused fd number's events from its predecessor's
   unsigned char header[kHeaderSize] = {};
   std::size_t received = 0;
   pid_t child = 0;  // 0 while the header is being read
@@ -53,6 +62,10 @@ class Server {
   void on_connection(int fd, std::uint32_t events);
   void dispatch(int fd, const Header& header);
   void start_request(int fd, const Header& header);
+  template <typename Body>
+  pid_t fork_child(int keep_fd, Body body);
+  void make_spares();
+  pid_t hand_over_to_spare(int fd, std::uint32_t length);
   void on_signal();
   void reap_children();
   void close_connection(int fd);
@@ -67,7 +80,13 @@ class Server {
   bool stopping_ = false;
   std::unordered_map<int, Connection> connections_;
   std::unordered_map<pid_t, int> children_;  // pid -> connection fd, -1 once the caller left
+  // Two spares: one is consumed while the other is still ready, and a new
+  // one has a whole request's time to get ready.
+  static constexpr std::size_t kSpares = 2;
+  std::vector<Spare> spares_;
+  int spare_deaths_ = 0;  // spares that died before a request: past a few, none are made
   std::uint64_t requests_ = 0;
+  std::uint32_t serials_ = 0;
   std::time_t started_at_ = std::time(nullptr);
   Clock::time_point last_activity_ = Clock::now();
 };
@@ -76,10 +95,12 @@ Server::~Server() {
   if (listener_ >= 0) begin_stop();
 }
 
-void watch(int epoll, int fd, std::uint32_t events, int op = EPOLL_CTL_ADD) {
+// An event carries the fd and its connection's serial: an event still queued
+// for a closed connection must not reach the next one with the same fd.
+void watch(int epoll, int fd, std::uint32_t events, int op = EPOLL_CTL_ADD, std::uint32_t serial = 0) {
   epoll_event event{};
   event.events = events;
-  event.data.fd = fd;
+  event.data.u64 = static_cast<std::uint64_t>(serial) << 32 | static_cast<std::uint32_t>(fd);
   epoll_ctl(epoll, op, fd, &event);
 }
 
@@ -165,6 +186,7 @@ void Server::start() {
 }
 
 int Server::loop() {
+  make_spares();  // after the ready report: a spare must not hold the spawner's pipe open
   epoll_event events[64];
   while (!stopping_ || !children_.empty()) {
     int timeout_ms = -1;
@@ -179,13 +201,16 @@ int Server::loop() {
     const int count = epoll_wait(epoll_, events, 64, timeout_ms);
     if (count < 0 && errno != EINTR) throw ServeError(std::string("isolate: epoll: ") + std::strerror(errno));
     for (int i = 0; i < count; ++i) {
-      const int fd = events[i].data.fd;
+      const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
+      const auto serial = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
       if (fd == listener_) {
         accept_connections();
       } else if (fd == signals_) {
         on_signal();
       } else {
-        on_connection(fd, events[i].events);
+        if (const auto found = connections_.find(fd); found != connections_.end() && found->second.serial == serial) {
+          on_connection(fd, events[i].events);
+        }
       }
     }
   }
@@ -205,8 +230,9 @@ void Server::accept_connections() {
       close(fd);
       continue;
     }
-    connections_[fd];
-    watch(epoll_, fd, EPOLLIN | EPOLLRDHUP);
+    connections_[fd].serial = ++serials_;
+    watch(epoll_, fd, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD, serials_);
+    on_connection(fd, EPOLLIN);  // the header is usually there already
   }
 }
 
@@ -270,21 +296,61 @@ void Server::dispatch(int fd, const Header& header) {
   }
 }
 
-void Server::start_request(int fd, const Header& header) {
+// Forks a child of the warm interpreter that keeps, of the server's fds,
+// only `keep_fd`, and runs `body` in it.
+template <typename Body>
+pid_t Server::fork_child(int keep_fd, Body body) {
   python::warm_before_fork();
   const pid_t pid = fork();
   if (pid == 0) {
     python::warm_after_fork_child();
-    // Nothing of the server's stays open in the request.
     for (const auto& [other, unused] : connections_) {
-      if (other != fd) close(other);
+      if (other != keep_fd) close(other);
+    }
+    for (const Spare& spare : spares_) {
+      if (spare.control != keep_fd) close(spare.control);
     }
     if (listener_ >= 0) close(listener_);
     close(epoll_);
     close(signals_);
-    run_request(fd, header.length, facts_);
+    body();
   }
   python::warm_after_fork_parent();
+  return pid;
+}
+
+void Server::make_spares() {
+  while (spares_.size() < kSpares && !stopping_ && spare_deaths_ <= 3) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return;
+    const pid_t pid = fork_child(pair[1], [&] {
+      close(pair[0]);
+      run_spare(pair[1], facts_);
+    });
+    close(pair[1]);
+    if (pid < 0) {
+      close(pair[0]);
+      return;
+    }
+    spares_.push_back({pid, pair[0]});
+  }
+}
+
+// The spare's pid once it has the connection; 0 if there is no spare or it
+// is gone.
+pid_t Server::hand_over_to_spare(int fd, std::uint32_t length) {
+  if (spares_.empty()) return 0;
+  const Spare spare = spares_.front();  // the oldest: the most likely to be ready
+  spares_.erase(spares_.begin());
+  const std::string bytes(reinterpret_cast<const char*>(&length), sizeof(length));
+  const bool sent = send_payload(spare.control, bytes, {fd});
+  close(spare.control);
+  return sent ? spare.pid : 0;  // a spare that died is reaped as one
+}
+
+void Server::start_request(int fd, const Header& header) {
+  pid_t pid = hand_over_to_spare(fd, header.length);
+  if (pid == 0) pid = fork_child(fd, [&] { run_request(fd, header.length, facts_); });
   if (pid < 0) {
     send_frame(fd, Type::error, std::string("isolate: the server cannot fork: ") + std::strerror(errno));
     close_connection(fd);
@@ -294,7 +360,11 @@ void Server::start_request(int fd, const Header& header) {
   connections_[fd].child = pid;
   children_[pid] = fd;
   // From now on only the caller's hang-up matters; the payload is the child's.
-  watch(epoll_, fd, EPOLLRDHUP, EPOLL_CTL_MOD);
+  watch(epoll_, fd, EPOLLRDHUP, EPOLL_CTL_MOD, connections_[fd].serial);
+  // The last spare went: the next request must not wait for a fork. Else
+  // the refill waits for this request's end, so that the fork does not
+  // delay the child just handed the request on this CPU.
+  if (spares_.empty()) make_spares();
 }
 
 void Server::on_signal() {
@@ -314,6 +384,14 @@ void Server::reap_children() {
   int status = 0;
   pid_t pid = 0;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    const auto spare = std::find_if(spares_.begin(), spares_.end(), [&](const Spare& s) { return s.pid == pid; });
+    if (spare != spares_.end()) {
+      // Died before it got a request: a broken preload, or a kill from outside.
+      close(spare->control);
+      spares_.erase(spare);
+      ++spare_deaths_;
+      continue;
+    }
     const auto found = children_.find(pid);
     if (found == children_.end()) continue;
     if (const int fd = found->second; fd >= 0) {
@@ -325,6 +403,7 @@ void Server::reap_children() {
     children_.erase(found);
     last_activity_ = Clock::now();
   }
+  make_spares();
 }
 
 void Server::close_connection(int fd) {
@@ -340,6 +419,8 @@ void Server::begin_stop() {
   epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
   close(listener_);
   listener_ = -1;
+  for (const Spare& spare : spares_) close(spare.control);  // a spare leaves on EOF
+  spares_.clear();
   // Only our own socket: a newer server may have replaced a stale one.
   struct stat info {};
   if (stat(path_.c_str(), &info) == 0 && info.st_ino == bound_inode_) unlink(path_.c_str());
@@ -367,6 +448,7 @@ std::string Server::status_json() const {
       {"uptime_s", std::difftime(std::time(nullptr), started_at_)},
       {"requests", requests_},
       {"running", children_.size()},
+      {"spares", spares_.size()},
       {"idle_timeout_s", options_.idle_timeout_s},
   };
   return status.dump();

@@ -59,8 +59,9 @@ std::string wait_until_ready(int ready) {
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
     answer.append(buffer, static_cast<std::size_t>(got));
+    if (answer.find('\n') != std::string::npos) break;  // one line: "ok" or the error
   }
-  while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+  answer = answer.substr(0, answer.find('\n'));
   return answer;
 }
 
