@@ -407,6 +407,13 @@ void Server::reap_children() {
 }
 
 void Server::close_connection(int fd) {
+  // Whatever the caller sent and nobody read would turn its read of our
+  // last message into ECONNRESET; a child has read its own request already.
+  if (connections_[fd].child == 0) {
+    char discard[4096];
+    for (int i = 0; i < 256 && recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0; ++i) {
+    }
+  }
   epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
   connections_.erase(fd);
