@@ -11,7 +11,7 @@ CTEST_ARGS  ?=
 
 CMAKE_CONFIG = -DISO_PYTHON=$(PYTHON)
 
-.PHONY: fuzz all deps build demo test test-asan test-tsan test-unit bench bench-run bench-exec install tidy format format-check clean
+.PHONY: fuzz all deps build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve install tidy format format-check clean
 
 all: build
 
@@ -52,6 +52,12 @@ bench: build
 bench-run: bench
 	@scripts/bench-run.sh $(BUILD)
 	@scripts/bench-exec.sh $(BUILD)
+	@$(MAKE) --no-print-directory bench-serve
+
+# python3 vs isolate run vs isolate call per request, and 200 concurrent calls (issue 6).
+bench-serve: build
+	@py=$$($(BUILD)/bin/isolate run -I -c 'import sys; print(sys.executable)'); \
+	  $$py bench/serve/serve_bench.py --isolate $(BUILD)/bin/isolate --python $$py
 
 # iso::parallel_for against TBB and OpenMP alone (docs/BENCHMARKS.md, issue 4).
 bench-exec: build

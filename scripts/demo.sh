@@ -2,7 +2,8 @@
 # make demo: what isolate embeds; the example job run by python3 and by
 # `isolate run`, checked byte for byte; examples/primes.py through
 # `isolate map` and through the Python API, checked against a plain loop;
-# then interleaved start-up timings.
+# the job again through `isolate call` (the warm server); then interleaved
+# start-up timings.
 set -euo pipefail
 build=${1:-build}
 isolate="$build/bin/isolate"
@@ -53,11 +54,29 @@ echo "== the Python API: isolate run examples/primes.py"
 "$isolate" run examples/primes.py
 echo
 
+echo "== examples/report.py through isolate call (a warm server, started on first use)"
+export XDG_RUNTIME_DIR="$tmp/runtime"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+trap '"$isolate" serve --stop >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+set +e
+ISO_CALL_REQUIRE_WARM=1 "$isolate" call examples/report.py >"$tmp/call.out" 2>"$tmp/call.err"; call_rc=$?
+set -e
+if cmp -s "$tmp/py.out" "$tmp/call.out" && cmp -s "$tmp/py.err" "$tmp/call.err" && [ "$py_rc" -eq "$call_rc" ]; then
+  echo "-> identical stdout, stderr and exit status ($call_rc)"
+else
+  echo "-> MISMATCH between python3 and isolate call" >&2
+  cat "$tmp/call.err" >&2
+  exit 1
+fi
+"$isolate" serve --status
+echo
+
 echo "== start-up, 21 interleaved runs of each (median)"
 "$python" - "$python" "$isolate" <<'PY'
 import statistics, subprocess, sys, time
 python, isolate = sys.argv[1], sys.argv[2]
-commands = {"python3": [python, "examples/report.py"], "isolate run": [isolate, "run", "examples/report.py"]}
+commands = {"python3": [python, "examples/report.py"], "isolate run": [isolate, "run", "examples/report.py"],
+            "isolate call": [isolate, "call", "examples/report.py"]}
 times = {name: [] for name in commands}
 for _ in range(21):
     for name, cmd in commands.items():
@@ -67,5 +86,6 @@ for _ in range(21):
 med = {name: statistics.median(v) for name, v in times.items()}
 for name, m in med.items():
     print(f"{name:<12} {m:7.2f} ms")
-print(f"isolate/python3 = {med['isolate run'] / med['python3']:.3f} (wall, this machine, now; see docs/BENCHMARKS.md)")
+print(f"isolate run/python3 = {med['isolate run'] / med['python3']:.3f}, "
+      f"python3/isolate call = {med['python3'] / med['isolate call']:.1f}x (wall, this machine, now; see docs/BENCHMARKS.md)")
 PY

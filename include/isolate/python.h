@@ -145,7 +145,6 @@ class EmbeddedPython {
   void* main_thread_state_ = nullptr;
 };
 
-
 // ---------------------------------------------------------- the warm start
 // `isolate serve` (DESIGN.md §1): an interpreter initialised once, then
 // forked for every request; the child becomes the python3 that the request's

@@ -19,7 +19,8 @@ struct ServerOptions {
   std::string socket_path;           // empty: default_socket_path(preload)
   std::vector<std::string> preload;  // modules imported once, before any request
   double idle_timeout_s = 0;         // exit after this long without requests; 0: never
-  int ready_fd = -1;  // spawned by `isolate call`, which holds the socket's lock: "ok\n" or the error goes here
+  int ready_fd =
+      -1;  // spawned by `isolate call`, which holds the socket's lock: "ok\n" or the error goes here
 };
 
 // Serves until stopped (SIGTERM, SIGINT, SIGHUP, `--stop`, the idle timeout);

@@ -13,8 +13,8 @@
 
 #include "info_command.h"
 #include "isolate/python.h"
-#include "isolate/version.h"
 #include "isolate/serve.h"
+#include "isolate/version.h"
 #include "map_command.h"
 #include "serve_command.h"
 
@@ -43,8 +43,9 @@ int run_cli(int argc, char** argv) {
   iso::cli::MapOptions map_options;
   auto* map = iso::cli::add_map_command(app, map_options);
 
-  app.add_subcommand("call", "Run python3's command line in a child of the warm server (isolate serve), "
-                             "started on first use; [--socket PATH] [--no-spawn] first")
+  app.add_subcommand("call",
+                     "Run python3's command line in a child of the warm server (isolate serve), "
+                     "started on first use; [--socket PATH] [--no-spawn] first")
       ->allow_extras();
   iso::cli::ServeCommandOptions serve_options;
   auto* serve = iso::cli::add_serve_command(app, serve_options);

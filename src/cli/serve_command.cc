@@ -13,11 +13,14 @@ namespace iso::cli {
 
 CLI::App* add_serve_command(CLI::App& app, ServeCommandOptions& o) {
   CLI::App* serve = app.add_subcommand(
-      "serve", "Keep a warm Python for 'isolate call ARGS', which runs python3's command line in ~1 ms");
+      "serve",
+      "Keep a warm Python for 'isolate call ARGS': python3's command line without Python's start-up");
   serve->add_option("--socket", o.socket, "listen here (default: per user, build and preload list)");
   serve->add_option("--preload", o.preload, "modules to import once, comma-separated (default: ISO_PRELOAD)")
       ->each([&o](const std::string&) { o.preload_given = true; });
-  serve->add_option("--idle-timeout", o.idle_timeout_s, "exit after this many seconds without requests (0: never)")
+  serve
+      ->add_option("--idle-timeout", o.idle_timeout_s,
+                   "exit after this many seconds without requests (0: never)")
       ->check(CLI::NonNegativeNumber);
   serve->add_flag("--status", o.status, "report the server for this socket, or exit 3 if none runs");
   serve->add_flag("--stop", o.stop, "stop that server once its running requests end");
@@ -34,7 +37,8 @@ int run_serve(const ServeCommandOptions& o) {
       return 2;
     }
     serve::ServerOptions options;
-    options.preload = o.preload_given ? serve::parse_preload(o.preload, "--preload") : serve::configured_preload();
+    options.preload =
+        o.preload_given ? serve::parse_preload(o.preload, "--preload") : serve::configured_preload();
     options.socket_path = o.socket.empty() ? serve::default_socket_path(options.preload) : o.socket;
     if (o.status) return serve::print_status(options.socket_path, o.json);
     if (o.stop) return serve::stop_server(options.socket_path);

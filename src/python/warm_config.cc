@@ -28,7 +28,9 @@ bool same(const PyWideStringList& a, const PyWideStringList& b) {
   return true;
 }
 
-bool same(int a, int b) { return a == b; }
+bool same(int a, int b) {
+  return a == b;
+}
 
 std::string shown(const wchar_t* text) {
   if (text == nullptr) return "unset";
@@ -41,9 +43,15 @@ std::string shown(const PyWideStringList& list) {
   for (Py_ssize_t i = 0; i < list.length; ++i) out += (i > 0 ? ", " : "") + shown(list.items[i]);
   return out + "]";
 }
-std::string shown(int value) { return std::to_string(value); }
-std::string shown(unsigned long value) { return std::to_string(value); }
-bool same(unsigned long a, unsigned long b) { return a == b; }
+std::string shown(int value) {
+  return std::to_string(value);
+}
+std::string shown(unsigned long value) {
+  return std::to_string(value);
+}
+bool same(unsigned long a, unsigned long b) {
+  return a == b;
+}
 
 }  // namespace
 
@@ -51,9 +59,10 @@ bool same(unsigned long a, unsigned long b) { return a == b; }
 // adds and this list lacks counts as per-request, so each new version's
 // PyConfig has to be read against it (3.11 to 3.13 have been).
 std::string fixed_setting_difference(const PyConfig& request, const PyConfig& server) {
-#define ISO_FIXED(field)                                                                          \
-  if (!same(request.field, server.field)) {                                                       \
-    return #field " (" + shown(request.field) + " in the request, " + shown(server.field) + " in the server)"; \
+#define ISO_FIXED(field)                                                                    \
+  if (!same(request.field, server.field)) {                                                 \
+    return #field " (" + shown(request.field) + " in the request, " + shown(server.field) + \
+           " in the server)";                                                               \
   }
   ISO_FIXED(isolated);
   ISO_FIXED(use_environment);

@@ -52,7 +52,9 @@ bool g_in_warm_child = false;
 pid_t g_child_pid = 0;  // a process the request forks is not the warm child
 void (*g_report)(int) = nullptr;
 
-bool in_warm_child() { return g_in_warm_child && getpid() == g_child_pid; }
+bool in_warm_child() {
+  return g_in_warm_child && getpid() == g_child_pid;
+}
 
 void report_unraisable(const char* context) {
 #if PY_VERSION_HEX >= 0x030D0000
@@ -62,7 +64,6 @@ void report_unraisable(const char* context) {
   PyErr_WriteUnraisable(nullptr);
 #endif
 }
-
 
 void wait_for_threads() {
   PyObject* modules = PyImport_GetModuleDict();
@@ -123,16 +124,21 @@ void collect() {
 void delete_special_names() {
   PyObject* builtins = PyEval_GetBuiltins();  // borrowed
   if (PyDict_SetItemString(builtins, "_", Py_None) < 0) report_unraisable("on setting builtin variable");
-  static const char* const kSysNames[] = {"path",           "argv",       "ps1",       "ps2",
-                                          "last_exc",       "last_type",  "last_value", "last_traceback",
-                                          "path_hooks",     "path_importer_cache", "meta_path", "__interactivehook__"};
+  static const char* const kSysNames[] = {"path",       "argv",
+                                          "ps1",        "ps2",
+                                          "last_exc",   "last_type",
+                                          "last_value", "last_traceback",
+                                          "path_hooks", "path_importer_cache",
+                                          "meta_path",  "__interactivehook__"};
   for (const char* name : kSysNames) {
     if (PySys_SetObject(name, Py_None) < 0) report_unraisable("on setting sys variable");
   }
-  static const char* const kStreams[][2] = {{"stdin", "__stdin__"}, {"stdout", "__stdout__"}, {"stderr", "__stderr__"}};
+  static const char* const kStreams[][2] = {
+      {"stdin", "__stdin__"}, {"stdout", "__stdout__"}, {"stderr", "__stderr__"}};
   for (const auto& [name, original] : kStreams) {
     PyObject* value = PySys_GetObject(original);  // borrowed
-    if (PySys_SetObject(name, value != nullptr ? value : Py_None) < 0) report_unraisable("on restoring sys stream");
+    if (PySys_SetObject(name, value != nullptr ? value : Py_None) < 0)
+      report_unraisable("on restoring sys stream");
   }
 }
 
@@ -198,7 +204,8 @@ void restore_dict(PyObject* dict, PyObject* snapshot) {
   }
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); ++i) {
     PyObject* key = PyList_GET_ITEM(keys, i);
-    if (!is_stream_name(key) && PyDict_Contains(snapshot, key) != 1 && PyDict_DelItem(dict, key) < 0) PyErr_Clear();
+    if (!is_stream_name(key) && PyDict_Contains(snapshot, key) != 1 && PyDict_DelItem(dict, key) < 0)
+      PyErr_Clear();
   }
   Py_DECREF(keys);
   PyObject *key = nullptr, *value = nullptr;
@@ -220,7 +227,8 @@ void clear_module_dict(PyObject* dict) {
       const Py_UCS4 first = PyUnicode_READ_CHAR(key, 0);
       const Py_UCS4 second = PyUnicode_GET_LENGTH(key) > 1 ? PyUnicode_READ_CHAR(key, 1) : 0;
       const bool underscored = first == '_' && second != '_';
-      if (underscored_pass ? !underscored : PyUnicode_CompareWithASCIIString(key, "__builtins__") == 0) continue;
+      if (underscored_pass ? !underscored : PyUnicode_CompareWithASCIIString(key, "__builtins__") == 0)
+        continue;
       if (PyDict_SetItem(dict, key, Py_None) != 0) report_unraisable("on clearing module dict");
     }
   }
@@ -301,13 +309,15 @@ bool snapshot_server_state() {
   g_snapshot.modules = values != nullptr ? PySet_New(values) : nullptr;
   Py_XDECREF(values);
   if (PyObject* main_module = PyDict_GetItemString(modules, "__main__");
-      g_snapshot.modules != nullptr && main_module != nullptr && PySet_Discard(g_snapshot.modules, main_module) < 0) {
+      g_snapshot.modules != nullptr && main_module != nullptr &&
+      PySet_Discard(g_snapshot.modules, main_module) < 0) {
     return false;
   }
   PyObject* sys = sys_dict();
   g_snapshot.sys_dict = sys != nullptr ? PyDict_Copy(sys) : nullptr;
   g_snapshot.builtins_dict = PyDict_Copy(PyEval_GetBuiltins());
-  return g_snapshot.modules != nullptr && g_snapshot.sys_dict != nullptr && g_snapshot.builtins_dict != nullptr;
+  return g_snapshot.modules != nullptr && g_snapshot.sys_dict != nullptr &&
+         g_snapshot.builtins_dict != nullptr;
 }
 
 void mark_warm_child() {
@@ -315,7 +325,9 @@ void mark_warm_child() {
   g_child_pid = getpid();
 }
 
-void set_exit_report(void (*report)(int exit_status)) { g_report = report; }
+void set_exit_report(void (*report)(int exit_status)) {
+  g_report = report;
+}
 
 void finish_warm_child(int status) {
   std::fflush(nullptr);

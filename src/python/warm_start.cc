@@ -112,8 +112,8 @@ void immortalize(PyObject* objects, PyObject* main_module, PyObject* main_dict) 
   PyObject* gc = import_quietly("gc");
   PyObject* args = gc != nullptr ? PyList_AsTuple(objects) : nullptr;
   PyObject* get_referents = gc != nullptr ? PyObject_GetAttrString(gc, "get_referents") : nullptr;
-  PyObject* referents = args != nullptr && get_referents != nullptr ? PyObject_Call(get_referents, args, nullptr)
-                                                                    : nullptr;
+  PyObject* referents =
+      args != nullptr && get_referents != nullptr ? PyObject_Call(get_referents, args, nullptr) : nullptr;
   for (Py_ssize_t i = 0; referents != nullptr && i < PyList_GET_SIZE(referents); ++i) {
     PyObject* object = PyList_GET_ITEM(referents, i);
     if (!PyObject_IS_GC(object) || PyObject_GC_IsTracked(object) == 0) make_immortal(object);
@@ -145,7 +145,8 @@ void freeze_startup_objects() {
   if (tracked) PyObject_GC_UnTrack(main_dict);
   PyObject* frozen = collected != nullptr ? PyObject_CallMethod(gc, "freeze", nullptr) : nullptr;
   if (tracked) PyObject_GC_Track(main_dict);
-  if (frozen == nullptr) throw std::runtime_error("isolate: cannot freeze the start-up objects: " + exception_text());
+  if (frozen == nullptr)
+    throw std::runtime_error("isolate: cannot freeze the start-up objects: " + exception_text());
   Py_DECREF(frozen);
   Py_DECREF(collected);
   Py_DECREF(gc);
@@ -157,10 +158,11 @@ bool copy_string(PyConfig& config, wchar_t** field, const wchar_t* value) {
 
 bool inherit_path_configuration(PyConfig& config) {
   const PyConfig& server = g_server_config;
-  if (config.platlibdir == nullptr && !copy_string(config, &config.platlibdir, server.platlibdir)) return false;
-  const PyStatus status = PyConfig_SetWideStringList(&config, &config.module_search_paths,
-                                                     server.module_search_paths.length,
-                                                     server.module_search_paths.items);
+  if (config.platlibdir == nullptr && !copy_string(config, &config.platlibdir, server.platlibdir))
+    return false;
+  const PyStatus status =
+      PyConfig_SetWideStringList(&config, &config.module_search_paths, server.module_search_paths.length,
+                                 server.module_search_paths.items);
   if (PyStatus_Exception(status)) return false;
   config.module_search_paths_set = 1;
   return copy_string(config, &config.stdlib_dir, server.stdlib_dir) &&
@@ -191,7 +193,8 @@ void warm_initialize(const std::vector<std::string>& preload) {
   PyPreConfig preconfig;
   PyPreConfig_InitPythonConfig(&preconfig);
   PyStatus status = Py_PreInitializeFromBytesArgs(&preconfig, 1, argv);
-  if (PyStatus_Exception(status)) throw std::runtime_error("isolate: cannot start Python: " + status_text(status));
+  if (PyStatus_Exception(status))
+    throw std::runtime_error("isolate: cannot start Python: " + status_text(status));
   const AllocatorChoice allocator = choose_allocator(1, argv);
   if (allocator.exit_code || allocator.failed_status) {
     throw std::runtime_error("isolate: cannot start Python: bad allocator choice (see above)");
@@ -204,7 +207,8 @@ void warm_initialize(const std::vector<std::string>& preload) {
   status = PyConfig_SetBytesArgv(&config, 1, argv);
   if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
   PyConfig_Clear(&config);
-  if (PyStatus_Exception(status)) throw std::runtime_error("isolate: cannot start Python: " + status_text(status));
+  if (PyStatus_Exception(status))
+    throw std::runtime_error("isolate: cannot start Python: " + status_text(status));
 
   PyConfig_InitPythonConfig(&g_server_config);
   if (_PyInterpreterState_GetConfigCopy(&g_server_config) < 0) {
@@ -218,17 +222,26 @@ void warm_initialize(const std::vector<std::string>& preload) {
   // too); warm_exit.cc keeps gc and atexit out of sys.modules.
   for (const char* module : {"codecs", "io", "posix", "_signal"}) {
     PyObject* imported = PyImport_ImportModule(module);
-    if (imported == nullptr) throw std::runtime_error("isolate: cannot import " + std::string(module) + ": " + exception_text());
+    if (imported == nullptr)
+      throw std::runtime_error("isolate: cannot import " + std::string(module) + ": " + exception_text());
     Py_DECREF(imported);
   }
-  if (!record_signal_handlers()) throw std::runtime_error("isolate: cannot read the signal handlers: " + exception_text());
-  if (!snapshot_server_state()) throw std::runtime_error("isolate: cannot record the server's modules: " + exception_text());
+  if (!record_signal_handlers())
+    throw std::runtime_error("isolate: cannot read the signal handlers: " + exception_text());
+  if (!snapshot_server_state())
+    throw std::runtime_error("isolate: cannot record the server's modules: " + exception_text());
   freeze_startup_objects();
 }
 
-void warm_before_fork() { PyOS_BeforeFork(); }
-void warm_after_fork_parent() { PyOS_AfterFork_Parent(); }
-void warm_after_fork_child() { PyOS_AfterFork_Child(); }
+void warm_before_fork() {
+  PyOS_BeforeFork();
+}
+void warm_after_fork_parent() {
+  PyOS_AfterFork_Parent();
+}
+void warm_after_fork_child() {
+  PyOS_AfterFork_Child();
+}
 
 WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignored_signals) {
   WarmStart result;
@@ -250,7 +263,8 @@ WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignor
     result.exit_code = status.exitcode;
     return result;
   }
-  if (!use_codec_name(config, &config.filesystem_encoding) || !use_codec_name(config, &config.stdio_encoding)) {
+  if (!use_codec_name(config, &config.filesystem_encoding) ||
+      !use_codec_name(config, &config.stdio_encoding)) {
     PyConfig_Clear(&config);
     result.cold_reason = "an encoding Python does not know: " + exception_text();  // python3 reports it
     return result;

@@ -49,8 +49,8 @@ PyObject* create_stdio(PyObject* io, const PyConfig& config, int fd, bool write_
   Ref encoding(PyUnicode_FromWideChar(config.stdio_encoding, -1));
   Ref errors_text(PyUnicode_FromWideChar(errors, -1));
   if (!encoding || !errors_text) return nullptr;
-  PyObject* stream = PyObject_CallMethod(io, "TextIOWrapper", "OOOsOO", buf.p, encoding.p, errors_text.p, "\n",
-                                         line_buffering, write_through);
+  PyObject* stream = PyObject_CallMethod(io, "TextIOWrapper", "OOOsOO", buf.p, encoding.p, errors_text.p,
+                                         "\n", line_buffering, write_through);
   if (stream == nullptr) return nullptr;
   Ref mode(PyUnicode_FromString(write_mode ? "w" : "r"));
   if (!mode || PyObject_SetAttrString(stream, "mode", mode.p) < 0) {
@@ -76,10 +76,10 @@ bool rebuild_stdio(const PyConfig& config) {
   // dropping them loses no output.
   return set_stream(create_stdio(io.p, config, STDIN_FILENO, false, "<stdin>", config.stdio_errors), "stdin",
                     "__stdin__") &&
-         set_stream(create_stdio(io.p, config, STDOUT_FILENO, true, "<stdout>", config.stdio_errors), "stdout",
-                    "__stdout__") &&
-         set_stream(create_stdio(io.p, config, STDERR_FILENO, true, "<stderr>", L"backslashreplace"), "stderr",
-                    "__stderr__");
+         set_stream(create_stdio(io.p, config, STDOUT_FILENO, true, "<stdout>", config.stdio_errors),
+                    "stdout", "__stdout__") &&
+         set_stream(create_stdio(io.p, config, STDERR_FILENO, true, "<stderr>", L"backslashreplace"),
+                    "stderr", "__stderr__");
 }
 
 void pretouch_streams(const PyConfig& config) {
@@ -132,7 +132,8 @@ struct SignalModule {
 // What python3 starts with: signals its parent ignored stay ignored;
 // SIGPIPE and SIGXFSZ are ignored; SIGINT raises KeyboardInterrupt.
 Handler python3_handler(int signum, std::uint64_t ignored_signals) {
-  if ((ignored_signals >> (signum - 1) & 1) != 0 || signum == SIGPIPE || signum == SIGXFSZ) return Handler::ign;
+  if ((ignored_signals >> (signum - 1) & 1) != 0 || signum == SIGPIPE || signum == SIGXFSZ)
+    return Handler::ign;
   return signum == SIGINT ? Handler::int_handler : Handler::dfl;
 }
 
@@ -162,7 +163,8 @@ bool reset_signal_handlers(std::uint64_t ignored_signals) {
     if (signum == SIGKILL || signum == SIGSTOP || g_server_handlers[signum] == Handler::unknown) continue;
     const Handler wanted = python3_handler(signum, ignored_signals);
     if (wanted == g_server_handlers[signum]) continue;
-    Ref done(PyObject_CallMethod(signal_module.module.p, "signal", "iO", signum, signal_module.object(wanted)));
+    Ref done(
+        PyObject_CallMethod(signal_module.module.p, "signal", "iO", signum, signal_module.object(wanted)));
     if (!done && signum == SIGINT) return false;
     PyErr_Clear();  // a number the C library reserves for itself (32, 33)
   }

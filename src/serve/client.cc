@@ -113,7 +113,8 @@ CallRequest describe_caller(const CallOptions& options, const std::vector<std::s
     request.limits.push_back({static_cast<std::uint32_t>(resource), limit.rlim_cur, limit.rlim_max});
   }
   const int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (cwd < 0) throw ServeError(std::string("isolate: cannot open the working directory: ") + std::strerror(errno));
+  if (cwd < 0)
+    throw ServeError(std::string("isolate: cannot open the working directory: ") + std::strerror(errno));
   fds->push_back(cwd);
   for (int fd = 0; fd < 3; ++fd) {
     if (fcntl(fd, F_GETFD) < 0) continue;
@@ -181,7 +182,8 @@ class Child {
   std::vector<int> pending_;
 };
 
-int wait_for_child(int connection, const SignalState& signals, int argc, char** argv, const CallOptions& options) {
+int wait_for_child(int connection, const SignalState& signals, int argc, char** argv,
+                   const CallOptions& options) {
   Child child;
   pollfd fds[2] = {{connection, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
   while (true) {
@@ -198,7 +200,8 @@ int wait_for_child(int connection, const SignalState& signals, int argc, char** 
     if (fds[0].revents == 0) continue;
     Frame frame;
     if (!read_frame(connection, kReplyMagic, &frame)) {
-      throw ServeError("isolate: the server closed the connection before the script ended (stopped or killed?)");
+      throw ServeError(
+          "isolate: the server closed the connection before the script ended (stopped or killed?)");
     }
     switch (frame.type) {
       case Type::started:
@@ -230,8 +233,8 @@ int connect_checked(const std::string& path, bool no_spawn, const std::vector<st
   }
   if (const uid_t owner = peer_uid(fd); owner != geteuid()) {
     close(fd);
-    throw ServeError("isolate: the server at " + path + " belongs to uid " + std::to_string(static_cast<long>(owner)) +
-                     ", not to you");
+    throw ServeError("isolate: the server at " + path + " belongs to uid " +
+                     std::to_string(static_cast<long>(owner)) + ", not to you");
   }
   return fd;
 }
@@ -272,7 +275,8 @@ Frame control_request(int fd, Type type) {
 int call_main(int argc, char** argv) {
   try {
     const CallOptions options = parse_call_options(argc, argv);
-    const std::vector<std::string> preload = options.socket.empty() ? configured_preload() : std::vector<std::string>{};
+    const std::vector<std::string> preload =
+        options.socket.empty() ? configured_preload() : std::vector<std::string>{};
     const std::string path = options.socket.empty() ? default_socket_path(preload) : options.socket;
     const SignalState signals;
     // Described before connecting: the server reads the header as soon as it accepts.
@@ -306,7 +310,8 @@ int print_status(const std::string& path, bool json) {
     }
     const nlohmann::json status = nlohmann::json::parse(reply.payload);
     std::string preload;
-    for (const auto& name : status["preload"]) preload += (preload.empty() ? "" : ", ") + name.get<std::string>();
+    for (const auto& name : status["preload"])
+      preload += (preload.empty() ? "" : ", ") + name.get<std::string>();
     std::printf("isolate serve: running (pid %d)\n", status["pid"].get<int>());
     std::printf("  socket        %s\n", status["socket"].get<std::string>().c_str());
     std::printf("  python        %s (%s)\n", status["python"].get<std::string>().c_str(),
@@ -341,12 +346,14 @@ int stop_server(const std::string& path) {
     // The server exits once its running requests have finished.
     for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 10) {
       if (process_gone(pid)) {
-        std::fprintf(stderr, "isolate: stopped the server at %s (pid %d)\n", path.c_str(), static_cast<int>(pid));
+        std::fprintf(stderr, "isolate: stopped the server at %s (pid %d)\n", path.c_str(),
+                     static_cast<int>(pid));
         return 0;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    std::fprintf(stderr, "isolate: the server (pid %d) stopped listening and exits when its running requests end\n",
+    std::fprintf(stderr,
+                 "isolate: the server (pid %d) stopped listening and exits when its running requests end\n",
                  static_cast<int>(pid));
     return 0;
   } catch (const std::exception& e) {

@@ -30,8 +30,8 @@ std::string binary_identity() {
   path[size] = '\0';
   struct stat info {};
   if (stat(path, &info) != 0) return path;
-  return std::string(path) + " " + std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) + "." +
-         std::to_string(info.st_mtim.tv_nsec);
+  return std::string(path) + " " + std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) +
+         "." + std::to_string(info.st_mtim.tv_nsec);
 }
 
 std::string check_private_directory(const std::string& path) {
@@ -52,8 +52,9 @@ std::string check_private_directory(const std::string& path) {
 std::string build_key() {
   static const std::string key = [] {
     const python::BuildInfo& info = python::build_info();
-    return std::string("isolate ") + kVersion + " protocol " + std::to_string(kProtocolVersion) + "; python " +
-           std::string(info.version) + " " + std::string(info.executable) + "; binary " + binary_identity();
+    return std::string("isolate ") + kVersion + " protocol " + std::to_string(kProtocolVersion) +
+           "; python " + std::string(info.version) + " " + std::string(info.executable) + "; binary " +
+           binary_identity();
   }();
   return key;
 }
@@ -83,7 +84,8 @@ std::string socket_directory() {
     directory = "/tmp/isolate-" + std::to_string(geteuid());
   }
   if (mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw ServeError("isolate: cannot create the socket directory " + directory + ": " + std::strerror(errno));
+    throw ServeError("isolate: cannot create the socket directory " + directory + ": " +
+                     std::strerror(errno));
   }
   // Another user could have made it first, to see or answer our calls.
   if (const std::string problem = check_private_directory(directory); !problem.empty()) {

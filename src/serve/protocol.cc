@@ -106,11 +106,15 @@ std::string_view Reader::take(std::size_t count) {
   return taken;
 }
 
-std::uint8_t Reader::u8() { return static_cast<std::uint8_t>(take(1)[0]); }
+std::uint8_t Reader::u8() {
+  return static_cast<std::uint8_t>(take(1)[0]);
+}
 std::uint32_t Reader::u32() {
   return static_cast<std::uint32_t>(get_le(reinterpret_cast<const unsigned char*>(take(4).data()), 4));
 }
-std::uint64_t Reader::u64() { return get_le(reinterpret_cast<const unsigned char*>(take(8).data()), 8); }
+std::uint64_t Reader::u64() {
+  return get_le(reinterpret_cast<const unsigned char*>(take(8).data()), 8);
+}
 std::string Reader::str() {
   const std::uint32_t size = u32();
   return std::string(take(size));

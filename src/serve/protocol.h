@@ -29,10 +29,10 @@ enum class Type : std::uint16_t {
   status = 2,  // no payload
   stop = 3,    // no payload
   // server or request child -> client
-  started = 16,  // u32 pid; fd: a pidfd of the child when the kernel has them
-  cold = 17,     // string: why only a fresh interpreter can run the request
-  error = 18,    // string: a one-line message for the user
-  exit = 19,     // i32: the child's wait status
+  started = 16,       // u32 pid; fd: a pidfd of the child when the kernel has them
+  cold = 17,          // string: why only a fresh interpreter can run the request
+  error = 18,         // string: a one-line message for the user
+  exit = 19,          // i32: the child's wait status
   status_reply = 20,  // string: a JSON object
   stopping = 21,      // u32: the server's pid
 };
@@ -87,7 +87,7 @@ struct CallRequest {
   std::string build_key;
   bool check_preload = false;  // false with an explicit --socket: any preload list will do
   std::vector<std::string> preload;
-  std::vector<std::string> args;  // python3's command line, without the program name
+  std::vector<std::string> args;         // python3's command line, without the program name
   std::vector<std::string> environment;  // NAME=VALUE
   std::uint32_t umask = 022;
   std::uint64_t blocked_signals = 0;  // bit N-1 for signal N

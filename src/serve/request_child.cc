@@ -53,7 +53,8 @@ std::vector<std::string> startup_part(std::vector<std::string> environment) {
   return environment;
 }
 
-std::string first_difference(const std::vector<std::string>& request, const std::vector<std::string>& server) {
+std::string first_difference(const std::vector<std::string>& request,
+                             const std::vector<std::string>& server) {
   const auto name = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
   for (const std::string& entry : request) {
     if (std::find(server.begin(), server.end(), entry) == server.end()) return name(entry);
@@ -113,7 +114,8 @@ ino_t g_report_inode = 0;
 
 void report_exit(int exit_status) {
   struct stat now {};
-  if (g_report_fd < 0 || fstat(g_report_fd, &now) != 0 || !S_ISSOCK(now.st_mode) || now.st_ino != g_report_inode) {
+  if (g_report_fd < 0 || fstat(g_report_fd, &now) != 0 || !S_ISSOCK(now.st_mode) ||
+      now.st_ino != g_report_inode) {
     return;  // the script closed it: the server reports instead
   }
   Writer status;
@@ -145,19 +147,21 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
   }
   if (request.build_key != server.build_key) {
     refuse(connection, Type::error,
-           "isolate: this server runs another isolate build (" + server.build_key + "); stop it with 'isolate serve --stop'",
+           "isolate: this server runs another isolate build (" + server.build_key +
+               "); stop it with 'isolate serve --stop'",
            2);
   }
   if (request.check_preload && request.preload != server.preload) {
     refuse(connection, Type::error, "isolate: this server preloads another list of modules", 2);
   }
-  if (const std::string name = first_difference(startup_part(request.environment), server.startup_environment);
+  if (const std::string name =
+          first_difference(startup_part(request.environment), server.startup_environment);
       !name.empty()) {
     refuse(connection, Type::cold, "the caller's " + name + " differs from the server's", 0);
   }
   if (!take_process_state(request, fds)) {
-    refuse(connection, Type::error, std::string("isolate: cannot take on the caller's process: ") + std::strerror(errno),
-           1);
+    refuse(connection, Type::error,
+           std::string("isolate: cannot take on the caller's process: ") + std::strerror(errno), 1);
   }
   // python3 refuses a directory as stdin with a fatal error at start-up.
   struct stat input {};
@@ -175,7 +179,8 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
   Writer started;
   started.u32(static_cast<std::uint32_t>(getpid()));
   const int pidfd = open_own_pidfd();
-  send_frame(connection, Type::started, started.bytes(), pidfd >= 0 ? std::vector<int>{pidfd} : std::vector<int>{});
+  send_frame(connection, Type::started, started.bytes(),
+             pidfd >= 0 ? std::vector<int>{pidfd} : std::vector<int>{});
   if (pidfd >= 0) close(pidfd);
   struct stat socket_info {};
   if (fstat(connection, &socket_info) == 0) {

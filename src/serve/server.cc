@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -21,7 +22,6 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <vector>
-#include <algorithm>
 
 #include "identity.h"
 #include "isolate/python.h"
@@ -153,7 +153,8 @@ void Server::start() {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signals_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
-  if (signals_ < 0 || epoll_ < 0) throw ServeError(std::string("isolate: cannot start the server: ") + std::strerror(errno));
+  if (signals_ < 0 || epoll_ < 0)
+    throw ServeError(std::string("isolate: cannot start the server: ") + std::strerror(errno));
 
   // `isolate call` spawns servers under this lock; a spawned server is
   // covered by its spawner's.
@@ -208,7 +209,8 @@ int Server::loop() {
       } else if (fd == signals_) {
         on_signal();
       } else {
-        if (const auto found = connections_.find(fd); found != connections_.end() && found->second.serial == serial) {
+        if (const auto found = connections_.find(fd);
+            found != connections_.end() && found->second.serial == serial) {
           on_connection(fd, events[i].events);
         }
       }
@@ -225,8 +227,8 @@ void Server::accept_connections() {
     const uid_t uid = peer_uid(fd);
     if (uid != geteuid()) {
       send_frame(fd, Type::error,
-                 "isolate: refused: the server at " + path_ + " serves only uid " + std::to_string(geteuid()) +
-                     ", not uid " + std::to_string(static_cast<long>(uid)));
+                 "isolate: refused: the server at " + path_ + " serves only uid " +
+                     std::to_string(geteuid()) + ", not uid " + std::to_string(static_cast<long>(uid)));
       close(fd);
       continue;
     }
@@ -250,7 +252,8 @@ void Server::on_connection(int fd, std::uint32_t events) {
     return;
   }
   while (connection.received < kHeaderSize) {
-    const ssize_t got = recv(fd, connection.header + connection.received, kHeaderSize - connection.received, 0);
+    const ssize_t got =
+        recv(fd, connection.header + connection.received, kHeaderSize - connection.received, 0);
     if (got > 0) {
       connection.received += static_cast<std::size_t>(got);
       continue;
@@ -384,7 +387,8 @@ void Server::reap_children() {
   int status = 0;
   pid_t pid = 0;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    const auto spare = std::find_if(spares_.begin(), spares_.end(), [&](const Spare& s) { return s.pid == pid; });
+    const auto spare =
+        std::find_if(spares_.begin(), spares_.end(), [&](const Spare& s) { return s.pid == pid; });
     if (spare != spares_.end()) {
       // Died before it got a request: a broken preload, or a kill from outside.
       close(spare->control);

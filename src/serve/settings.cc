@@ -33,7 +33,8 @@ bool is_module_name(const std::string& name) {
 
 std::string config_path() {
   const char* config_home = std::getenv("XDG_CONFIG_HOME");
-  if (config_home != nullptr && config_home[0] == '/') return std::string(config_home) + "/isolate/serve.json";
+  if (config_home != nullptr && config_home[0] == '/')
+    return std::string(config_home) + "/isolate/serve.json";
   const char* home = std::getenv("HOME");
   if (home == nullptr || home[0] != '/') return {};
   return std::string(home) + "/.config/isolate/serve.json";
@@ -60,14 +61,16 @@ std::vector<std::string> parse_preload(const std::string& comma_separated, const
     const auto first = item.find_first_not_of(" \t");
     if (first == std::string::npos) continue;
     item = item.substr(first, item.find_last_not_of(" \t") - first + 1);
-    if (!is_module_name(item)) throw ServeError("isolate: " + source + ": '" + item + "' is not a module name");
+    if (!is_module_name(item))
+      throw ServeError("isolate: " + source + ": '" + item + "' is not a module name");
     if (std::find(modules.begin(), modules.end(), item) == modules.end()) modules.push_back(item);
   }
   return modules;
 }
 
 std::vector<std::string> configured_preload() {
-  if (const char* value = std::getenv("ISO_PRELOAD"); value != nullptr) return parse_preload(value, "ISO_PRELOAD");
+  if (const char* value = std::getenv("ISO_PRELOAD"); value != nullptr)
+    return parse_preload(value, "ISO_PRELOAD");
   const std::string path = config_path();
   if (path.empty() || access(path.c_str(), F_OK) != 0) return {};
   std::ifstream file(path);
@@ -80,7 +83,8 @@ std::vector<std::string> configured_preload() {
   if (!config.is_object()) throw ServeError("isolate: " + path + ": expected a JSON object");
   if (!config.contains("preload")) return {};
   const nlohmann::json& preload = config["preload"];
-  if (!preload.is_array()) throw ServeError("isolate: " + path + ": \"preload\" must be a list of module names");
+  if (!preload.is_array())
+    throw ServeError("isolate: " + path + ": \"preload\" must be a list of module names");
   std::string joined;
   for (const nlohmann::json& name : preload) {
     if (!name.is_string() || name.get<std::string>().find(',') != std::string::npos) {
@@ -98,7 +102,8 @@ std::string default_socket_path(const std::vector<std::string>& preload) {
   identity += '\n';
   for (const std::string& variable : startup_environment(environ)) identity += variable + '\0';
   char name[40];
-  std::snprintf(name, sizeof(name), "/serve-%016llx.sock", static_cast<unsigned long long>(fingerprint(identity)));
+  std::snprintf(name, sizeof(name), "/serve-%016llx.sock",
+                static_cast<unsigned long long>(fingerprint(identity)));
   return socket_directory() + name;
 }
 

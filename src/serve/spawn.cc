@@ -40,8 +40,9 @@ constexpr int kReadyTimeoutMs = 120'000;  // Python's start and the preload impo
   for (const std::string& name : preload) joined += (joined.empty() ? "" : ",") + name;
   const std::string idle = std::to_string(idle_timeout_s);
   const std::string ready = std::to_string(ready_fd);
-  const char* argv[] = {"isolate",      "serve",       "--socket", path.c_str(), "--preload", joined.c_str(),
-                        "--idle-timeout", idle.c_str(), "--ready-fd", ready.c_str(), nullptr};
+  const char* argv[] = {"isolate",    "serve",        "--socket",       path.c_str(),
+                        "--preload",  joined.c_str(), "--idle-timeout", idle.c_str(),
+                        "--ready-fd", ready.c_str(),  nullptr};
   execv("/proc/self/exe", const_cast<char* const*>(argv));
   const std::string message = std::string("isolate: cannot start the server: ") + std::strerror(errno) + "\n";
   if (write(ready_fd, message.data(), message.size()) < 0) {
@@ -88,13 +89,14 @@ double spawned_idle_timeout() {
   char* end = nullptr;
   const double seconds = std::strtod(value, &end);
   if (end == value || *end != '\0' || seconds < 0) {
-    throw ServeError(std::string("isolate: ISO_SERVE_IDLE_TIMEOUT must be a number of seconds, not '") + value +
-                     "'");
+    throw ServeError(std::string("isolate: ISO_SERVE_IDLE_TIMEOUT must be a number of seconds, not '") +
+                     value + "'");
   }
   return seconds;
 }
 
-int connect_or_spawn(const std::string& path, const std::vector<std::string>& preload, double idle_timeout_s) {
+int connect_or_spawn(const std::string& path, const std::vector<std::string>& preload,
+                     double idle_timeout_s) {
   if (const int fd = connect_socket(path); fd >= 0) return fd;
   LockFile lock(path + ".lock");
   // Another caller may have started it while this one waited for the lock.
@@ -119,7 +121,8 @@ int connect_or_spawn(const std::string& path, const std::vector<std::string>& pr
     throw ServeError(answer.empty() ? "isolate: the server did not start (no answer within 120 s)" : answer);
   }
   const int fd = connect_socket(path);
-  if (fd < 0) throw ServeError("isolate: cannot connect to the new server at " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw ServeError("isolate: cannot connect to the new server at " + path + ": " + std::strerror(errno));
   return fd;
 }
 
