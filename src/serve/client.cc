@@ -95,7 +95,8 @@ class SignalState {
 };
 
 CallRequest describe_caller(const CallOptions& options, const std::vector<std::string>& preload, int argc,
-                            char** argv, const SignalState& signals, std::vector<int>* fds) {
+                            char** argv, const SignalState& signals, std::uint8_t stdio_mask,
+                            std::vector<int>* fds) {
   CallRequest request;
   request.build_key = build_key();
   request.check_preload = options.socket.empty();
@@ -116,12 +117,30 @@ CallRequest describe_caller(const CallOptions& options, const std::vector<std::s
   if (cwd < 0)
     throw ServeError(std::string("isolate: cannot open the working directory: ") + std::strerror(errno));
   fds->push_back(cwd);
+  request.stdio_mask = stdio_mask;
   for (int fd = 0; fd < 3; ++fd) {
-    if (fcntl(fd, F_GETFD) < 0) continue;
-    request.stdio_mask |= static_cast<std::uint8_t>(1u << fd);
-    fds->push_back(fd);
+    if ((stdio_mask >> fd & 1) != 0) fds->push_back(fd);
   }
   return request;
+}
+
+// Which of fds 0-2 the caller has open; the closed ones get /dev/null, so
+// that this process's own sockets and files never take their numbers and
+// pass for the caller's stdio (python3 has sys.stdin None for a closed 0).
+std::uint8_t take_stdio_mask() {
+  std::uint8_t mask = 0;
+  for (int fd = 0; fd < 3; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0) mask |= static_cast<std::uint8_t>(1u << fd);
+  }
+  for (int fd = 0; fd < 3; ++fd) {
+    if ((mask >> fd & 1) != 0) continue;
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0 && null != fd) {
+      dup2(null, fd);
+      close(null);
+    }
+  }
+  return mask;
 }
 
 // Dies of the child's signal, or takes its exit code.
@@ -273,6 +292,7 @@ Frame control_request(int fd, Type type) {
 }  // namespace
 
 int call_main(int argc, char** argv) {
+  const std::uint8_t stdio_mask = take_stdio_mask();
   try {
     const CallOptions options = parse_call_options(argc, argv);
     const std::vector<std::string> preload =
@@ -281,7 +301,8 @@ int call_main(int argc, char** argv) {
     const SignalState signals;
     // Described before connecting: the server reads the header as soon as it accepts.
     std::vector<int> fds;
-    const std::string payload = encode(describe_caller(options, preload, argc, argv, signals, &fds));
+    const std::string payload =
+        encode(describe_caller(options, preload, argc, argv, signals, stdio_mask, &fds));
     const int connection = connect_checked(path, options.no_spawn, preload);
     if (!send_header(connection, Type::call, static_cast<std::uint32_t>(payload.size())) ||
         !send_payload(connection, payload, fds)) {

@@ -157,6 +157,18 @@ class Behaviour(ServeTestCase):
         self.assertSameAsPython("finalize.py")
         self.assertSameAsPython("thread_exit.py")
 
+    def test_closed_stdio(self):
+        code = "import sys; print(sys.stdin, sys.stdout, sys.stderr, file=open('streams.txt', 'w'))"
+        for redirect in ("0<&-", "1>&-", "2>&-"):
+            seen = []
+            for runner in ("'%s'" % PYTHON, "'%s' call" % ISOLATE):
+                done = subprocess.run(["sh", "-c", '%s -c "%s" %s' % (runner, code, redirect)], env=self.env,
+                                      cwd=self.cwd, capture_output=True, timeout=60)
+                with open(os.path.join(self.cwd, "streams.txt")) as f:
+                    seen.append((done.returncode, f.read()))
+            self.assertEqual(seen[1], seen[0], redirect)
+            self.assertIn("None", seen[1][1])
+
     def test_exit_by_signal(self):
         got = self.call("-c", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)")
         self.assertEqual(got.returncode, -signal.SIGTERM)
