@@ -4,20 +4,11 @@
 
 #include "map_worker_code.h"
 #include "pool_internal.h"
+#include "py_ref.h"
 
 namespace iso::python::pool {
 
 namespace {
-
-// Python objects owned for the duration of a scope.
-struct Ref {
-  PyObject* p;
-  explicit Ref(PyObject* o) : p(o) {}
-  ~Ref() { Py_XDECREF(p); }
-  Ref(const Ref&) = delete;
-  Ref& operator=(const Ref&) = delete;
-  explicit operator bool() const { return p != nullptr; }
-};
 
 std::string utf8(PyObject* o) {
   Py_ssize_t size = 0;
@@ -33,19 +24,6 @@ std::string utf8(PyObject* o) {
 std::string payload(PyObject* o) {
   if (PyBytes_Check(o)) return {PyBytes_AS_STRING(o), static_cast<std::size_t>(PyBytes_GET_SIZE(o))};
   return utf8(o);
-}
-
-PyObject* fetch_exception() {
-#if PY_VERSION_HEX >= 0x030C0000
-  return PyErr_GetRaisedException();
-#else
-  PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
-  PyErr_Fetch(&type, &value, &traceback);
-  PyErr_NormalizeException(&type, &value, &traceback);
-  Py_XDECREF(type);
-  Py_XDECREF(traceback);
-  return value;
-#endif
 }
 
 // The pending exception as "Type: message", cleared.

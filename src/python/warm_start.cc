@@ -13,6 +13,7 @@
 #include "allocator.h"
 #include "api_module.h"
 #include "isolate/python.h"
+#include "py_ref.h"
 #include "warm_config.h"
 #include "warm_exit.h"
 #include "warm_streams.h"
@@ -31,15 +32,7 @@ std::string status_text(const PyStatus& status) {
 
 // "ModuleNotFoundError: No module named 'x'" for the pending exception.
 std::string exception_text() {
-#if PY_VERSION_HEX >= 0x030C0000
-  PyObject* exception = PyErr_GetRaisedException();
-#else
-  PyObject *type = nullptr, *exception = nullptr, *traceback = nullptr;
-  PyErr_Fetch(&type, &exception, &traceback);
-  PyErr_NormalizeException(&type, &exception, &traceback);
-  Py_XDECREF(type);
-  Py_XDECREF(traceback);
-#endif
+  PyObject* exception = fetch_exception();
   if (exception == nullptr) return "unknown error";
   std::string text = Py_TYPE(exception)->tp_name;
   if (PyObject* message = PyObject_Str(exception); message != nullptr) {

@@ -9,20 +9,13 @@
 #include <csignal>
 #include <cstring>
 
+#include "py_ref.h"
+
 extern char** environ;
 
 namespace iso::python {
 
 namespace {
-
-struct Ref {
-  PyObject* p;
-  explicit Ref(PyObject* object) : p(object) {}
-  ~Ref() { Py_XDECREF(p); }
-  Ref(const Ref&) = delete;
-  Ref& operator=(const Ref&) = delete;
-  explicit operator bool() const { return p != nullptr; }
-};
 
 // CPython's create_stdio (Python/pylifecycle.c) for one stream: the same
 // buffering, line buffering, names and modes, so that a script sees the
