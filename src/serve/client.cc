@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "identity.h"
@@ -58,7 +59,6 @@ CallOptions parse_call_options(int argc, char** argv) {
       break;
     }
   }
-  if (options.socket == "") options.socket.clear();
   options.first_arg = i;
   return options;
 }
@@ -122,25 +122,6 @@ CallRequest describe_caller(const CallOptions& options, const std::vector<std::s
     if ((stdio_mask >> fd & 1) != 0) fds->push_back(fd);
   }
   return request;
-}
-
-// Which of fds 0-2 the caller has open; the closed ones get /dev/null, so
-// that this process's own sockets and files never take their numbers and
-// pass for the caller's stdio (python3 has sys.stdin None for a closed 0).
-std::uint8_t take_stdio_mask() {
-  std::uint8_t mask = 0;
-  for (int fd = 0; fd < 3; ++fd) {
-    if (fcntl(fd, F_GETFD) >= 0) mask |= static_cast<std::uint8_t>(1u << fd);
-  }
-  for (int fd = 0; fd < 3; ++fd) {
-    if ((mask >> fd & 1) != 0) continue;
-    const int null = open("/dev/null", O_RDWR);
-    if (null >= 0 && null != fd) {
-      dup2(null, fd);
-      close(null);
-    }
-  }
-  return mask;
 }
 
 // Dies of the child's signal, or takes its exit code.
@@ -244,27 +225,22 @@ int wait_for_child(int connection, const SignalState& signals, int argc, char** 
   }
 }
 
+// A server of another user could read what a call hands it.
+void check_owner(int fd, const std::string& path) {
+  if (const uid_t owner = peer_uid(fd); owner != geteuid()) {
+    close(fd);
+    throw ServeError("isolate: the server at " + path + " belongs to uid " +
+                     std::to_string(static_cast<long>(owner)) + ", not to you");
+  }
+}
+
 int connect_checked(const std::string& path, bool no_spawn, const std::vector<std::string>& preload) {
   const int fd = no_spawn ? connect_socket(path) : connect_or_spawn(path, preload, spawned_idle_timeout());
   if (fd < 0) {
     throw ServeError("isolate: no server is running at " + path + " (" + std::strerror(errno) +
                      "); start one with 'isolate serve'");
   }
-  if (const uid_t owner = peer_uid(fd); owner != geteuid()) {
-    close(fd);
-    throw ServeError("isolate: the server at " + path + " belongs to uid " +
-                     std::to_string(static_cast<long>(owner)) + ", not to you");
-  }
-  return fd;
-}
-
-// Connects for --status/--stop; -1 when nothing answers.
-int connect_control(const std::string& path) {
-  const int fd = connect_socket(path);
-  if (fd >= 0 && peer_uid(fd) != geteuid()) {
-    close(fd);
-    throw ServeError("isolate: the server at " + path + " belongs to another user");
-  }
+  check_owner(fd, path);
   return fd;
 }
 
@@ -280,11 +256,18 @@ bool process_gone(pid_t pid) {
   return fields == 1 && (state == 'Z' || state == 'X');
 }
 
-Frame control_request(int fd, Type type) {
-  Frame reply;
-  if (!send_header(fd, type, 0) || !read_frame(fd, kReplyMagic, &reply)) {
-    throw ServeError("isolate: the server closed the connection without an answer");
+// --status and --stop: the server's answer, or nullopt when none runs at `path`.
+std::optional<Frame> control_request(const std::string& path, Type type) {
+  const int fd = connect_socket(path);
+  if (fd < 0) {
+    std::fprintf(stderr, "isolate: no server is running at %s\n", path.c_str());
+    return std::nullopt;
   }
+  check_owner(fd, path);
+  Frame reply;
+  const bool answered = send_header(fd, type, 0) && read_frame(fd, kReplyMagic, &reply);
+  close(fd);
+  if (!answered) throw ServeError("isolate: the server closed the connection without an answer");
   if (reply.type == Type::error) throw ServeError(reply.payload);
   return reply;
 }
@@ -292,7 +275,9 @@ Frame control_request(int fd, Type type) {
 }  // namespace
 
 int call_main(int argc, char** argv) {
-  const std::uint8_t stdio_mask = take_stdio_mask();
+  // Before anything opens an fd: a closed 0-2 of the caller must stay closed
+  // in the child (python3 has sys.stdin None), not pass as this process's file.
+  const std::uint8_t stdio_mask = fill_closed_stdio();
   try {
     const CallOptions options = parse_call_options(argc, argv);
     const std::vector<std::string> preload =
@@ -318,18 +303,13 @@ int call_main(int argc, char** argv) {
 
 int print_status(const std::string& path, bool json) {
   try {
-    const int fd = connect_control(path);
-    if (fd < 0) {
-      std::fprintf(stderr, "isolate: no server is running at %s\n", path.c_str());
-      return 3;
-    }
-    const Frame reply = control_request(fd, Type::status);
-    close(fd);
+    const std::optional<Frame> reply = control_request(path, Type::status);
+    if (!reply) return 3;
     if (json) {
-      std::printf("%s\n", reply.payload.c_str());
+      std::printf("%s\n", reply->payload.c_str());
       return 0;
     }
-    const nlohmann::json status = nlohmann::json::parse(reply.payload);
+    const nlohmann::json status = nlohmann::json::parse(reply->payload);
     std::string preload;
     for (const auto& name : status["preload"])
       preload += (preload.empty() ? "" : ", ") + name.get<std::string>();
@@ -356,14 +336,9 @@ int print_status(const std::string& path, bool json) {
 
 int stop_server(const std::string& path) {
   try {
-    const int fd = connect_control(path);
-    if (fd < 0) {
-      std::fprintf(stderr, "isolate: no server is running at %s\n", path.c_str());
-      return 0;
-    }
-    const Frame reply = control_request(fd, Type::stop);
-    close(fd);
-    const auto pid = static_cast<pid_t>(Reader(reply.payload).u32());
+    const std::optional<Frame> reply = control_request(path, Type::stop);
+    if (!reply) return 0;
+    const auto pid = static_cast<pid_t>(Reader(reply->payload).u32());
     // The server exits once its running requests have finished.
     for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 10) {
       if (process_gone(pid)) {

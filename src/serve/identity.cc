@@ -1,6 +1,7 @@
 // Which server a call may use (identity.h) and the per-user socket directory.
 #include "identity.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -66,13 +67,32 @@ bool is_startup_variable(const char* entry) {
          name == "HOME" || name == "ISO_PYMALLOC";
 }
 
+std::vector<std::string> startup_environment(std::vector<std::string> environment) {
+  std::erase_if(environment, [](const std::string& entry) { return !is_startup_variable(entry.c_str()); });
+  std::sort(environment.begin(), environment.end());
+  return environment;
+}
+
 std::vector<std::string> startup_environment(char** environment) {
-  std::vector<std::string> variables;
-  for (char** entry = environment; *entry != nullptr; ++entry) {
-    if (is_startup_variable(*entry)) variables.emplace_back(*entry);
+  std::vector<std::string> entries;
+  for (char** entry = environment; *entry != nullptr; ++entry) entries.emplace_back(*entry);
+  return startup_environment(std::move(entries));
+}
+
+std::uint8_t fill_closed_stdio() {
+  std::uint8_t open_fds = 0;
+  for (int fd = 0; fd < 3; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0) open_fds |= static_cast<std::uint8_t>(1u << fd);
   }
-  std::sort(variables.begin(), variables.end());
-  return variables;
+  for (int fd = 0; fd < 3; ++fd) {
+    if ((open_fds >> fd & 1) != 0) continue;
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0 && null != fd) {
+      dup2(null, fd);
+      close(null);
+    }
+  }
+  return open_fds;
 }
 
 std::string socket_directory() {

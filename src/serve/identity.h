@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,13 @@ std::string build_key();
 // ISO_PYMALLOC. A server serves warm only requests whose values of these
 // equal its own.
 bool is_startup_variable(const char* entry);  // "NAME=VALUE"
-// The process's start-up variables, sorted.
+// The start-up variables of `environment` (NAME=VALUE entries), sorted.
+std::vector<std::string> startup_environment(std::vector<std::string> environment);
 std::vector<std::string> startup_environment(char** environment);
+
+// Which of fds 0-2 are open (bit K for fd K); the closed ones get /dev/null,
+// so that the process's own sockets and files never take those numbers.
+std::uint8_t fill_closed_stdio();
 
 // The socket directory: created 0700 if missing; throws ServeError if it is
 // not a directory that only the user can enter.

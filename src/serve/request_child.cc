@@ -47,12 +47,6 @@ CallRequest read_request(int connection, std::uint32_t length, std::vector<int>*
   return decode_call(payload);
 }
 
-std::vector<std::string> startup_part(std::vector<std::string> environment) {
-  std::erase_if(environment, [](const std::string& entry) { return !is_startup_variable(entry.c_str()); });
-  std::sort(environment.begin(), environment.end());
-  return environment;
-}
-
 std::string first_difference(const std::vector<std::string>& request,
                              const std::vector<std::string>& server) {
   const auto name = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
@@ -155,7 +149,7 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
     refuse(connection, Type::error, "isolate: this server preloads another list of modules", 2);
   }
   if (const std::string name =
-          first_difference(startup_part(request.environment), server.startup_environment);
+          first_difference(startup_environment(request.environment), server.startup_environment);
       !name.empty()) {
     refuse(connection, Type::cold, "the caller's " + name + " differs from the server's", 0);
   }

@@ -109,11 +109,7 @@ int listen_on(const std::string& path, ino_t* inode) {
   if (path.size() >= sizeof(address.sun_path)) {
     throw ServeError("isolate: the socket path " + path + " is too long for a Unix socket");
   }
-  // A socket nobody answers on is left over from a server that died.
-  if (const int live = connect_socket(path); live >= 0) {
-    close(live);
-    throw ServeError("isolate: a server is already running at " + path);
-  }
+  // start() found nobody answering here: a socket left by a server that died.
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {
     throw ServeError("isolate: cannot remove the stale socket " + path + ": " + std::strerror(errno));
   }
@@ -131,20 +127,8 @@ int listen_on(const std::string& path, ino_t* inode) {
   return fd;
 }
 
-// Requests get fds 3 and up for what they receive, and never a closed 0-2.
-void fill_stdio_with_dev_null() {
-  for (int fd = 0; fd < 3; ++fd) {
-    if (fcntl(fd, F_GETFD) >= 0) continue;
-    const int null = open("/dev/null", O_RDWR);
-    if (null >= 0 && null != fd) {
-      dup2(null, fd);
-      close(null);
-    }
-  }
-}
-
 void Server::start() {
-  fill_stdio_with_dev_null();
+  fill_closed_stdio();  // requests get fds 3 and up for what they receive
   // The signals the loop handles arrive through a signalfd; the children
   // restore the caller's mask before running anything.
   sigset_t mask;
@@ -413,7 +397,7 @@ void Server::reap_children() {
 void Server::close_connection(int fd) {
   // Whatever the caller sent and nobody read would turn its read of our
   // last message into ECONNRESET; a child has read its own request already.
-  if (connections_[fd].child == 0) {
+  if (const auto found = connections_.find(fd); found != connections_.end() && found->second.child == 0) {
     char discard[4096];
     for (int i = 0; i < 256 && recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0; ++i) {
     }

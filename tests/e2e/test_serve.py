@@ -21,7 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ISOLATE, PYTHON, ScratchDirTestCase  # noqa: E402
+from peer import ISOLATE, PYTHON, ScratchDirTestCase, environment  # noqa: E402
 
 FILES = {
     "hello.py": "import sys\nprint('hello', sys.argv[1:])\n",
@@ -66,18 +66,10 @@ FILES = {
 }
 
 
-def runtime_env(runtime, **extra):
+def runtime_env(runtime):
     # A server a failed test leaves behind goes by itself after two minutes.
-    env = dict(os.environ, XDG_RUNTIME_DIR=runtime, PYTHONHASHSEED="0", ISO_CALL_REQUIRE_WARM="1",
-               ISO_SERVE_IDLE_TIMEOUT="120")
-    for name in ("ISO_PRELOAD", "ISO_CALL_VERBOSE"):
-        env.pop(name, None)
-    for key, value in extra.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
+    return environment(XDG_RUNTIME_DIR=runtime, ISO_CALL_REQUIRE_WARM="1", ISO_SERVE_IDLE_TIMEOUT="120",
+                       ISO_PRELOAD=None, ISO_CALL_VERBOSE=None)
 
 
 class ServeTestCase(ScratchDirTestCase):
