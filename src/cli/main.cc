@@ -1,4 +1,6 @@
-// The isolate command line.
+// The isolate command line: the core executable, which embeds CPython. The
+// `isolate` command users run is the small front (front.cc), which execs this
+// for everything but `isolate call`.
 //
 // `run` and `call` are dispatched before any option parsing: everything after
 // them is python3's own command line and goes to the interpreter untouched
@@ -9,9 +11,9 @@
 
 #include <cstdio>
 #include <cstring>
-#include <string_view>
 
 #include "info_command.h"
+#include "invocation.h"
 #include "isolate/python.h"
 #include "isolate/serve.h"
 #include "isolate/version.h"
@@ -19,12 +21,6 @@
 #include "serve_command.h"
 
 namespace {
-
-// Invoked through a link named python*, isolate is that interpreter.
-bool invoked_as_python(const char* argv0) {
-  const char* slash = std::strrchr(argv0, '/');
-  return std::string_view(slash ? slash + 1 : argv0).starts_with("python");
-}
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"isolate: runs Python work fast (a python3-compatible launcher, and more).", "isolate"};
@@ -81,9 +77,10 @@ int run_cli(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 1 && invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
+  if (argc >= 1 && iso::cli::invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
-  if (argc >= 2 && std::strcmp(argv[1], "call") == 0) {
+  // The `isolate` front (front.cc) runs calls itself; this is for the core run directly.
+  if (iso::cli::is_call(argc, argv)) {
     // Every call pays this process's exit: no static destructors to run.
     const int status = iso::serve::call_main(argc - 2, argv + 2);
     std::fflush(nullptr);

@@ -145,7 +145,7 @@ int become(int wait_status) {
   for (int i = options.first_arg; i < argc; ++i) run_argv.push_back(argv[i]);
   run_argv.push_back(nullptr);
   signals.restore();
-  execv("/proc/self/exe", run_argv.data());
+  execv(core_executable().c_str(), run_argv.data());
   std::fprintf(stderr, "isolate: cannot run 'isolate run': %s\n", std::strerror(errno));
   _exit(1);
 }

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "isolate/python.h"
 #include "isolate/serve.h"
@@ -22,17 +23,26 @@ namespace iso::serve {
 
 namespace {
 
+std::string& named_core() {
+  static std::string path;
+  return path;
+}
+
+std::string own_executable() {
+  char path[4096];
+  const ssize_t size = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (size <= 0) return "/proc/self/exe";
+  return std::string(path, static_cast<std::size_t>(size));
+}
+
 // A rebuilt binary gets a new key: its path, size and modification time
 // stand in for its contents, which would take milliseconds to hash.
 std::string binary_identity() {
-  char path[4096];
-  const ssize_t size = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (size <= 0) return "unknown";
-  path[size] = '\0';
+  const std::string& path = core_executable();
   struct stat info {};
-  if (stat(path, &info) != 0) return path;
-  return std::string(path) + " " + std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) +
-         "." + std::to_string(info.st_mtim.tv_nsec);
+  if (stat(path.c_str(), &info) != 0) return path;
+  return path + " " + std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) + "." +
+         std::to_string(info.st_mtim.tv_nsec);
 }
 
 std::string check_private_directory(const std::string& path) {
@@ -49,6 +59,15 @@ std::string check_private_directory(const std::string& path) {
 }
 
 }  // namespace
+
+void set_core_executable(std::string path) {
+  named_core() = std::move(path);
+}
+
+const std::string& core_executable() {
+  static const std::string own = own_executable();
+  return named_core().empty() ? own : named_core();
+}
 
 std::string build_key() {
   static const std::string key = [] {

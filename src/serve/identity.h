@@ -10,7 +10,14 @@
 
 namespace iso::serve {
 
-// Identifies this isolate binary and the CPython it embeds; a server and a
+// The executable that embeds CPython and serves (`isolate serve`) and runs
+// cold calls (`isolate run`): this process's own binary unless the small
+// `isolate` front (src/cli/front.cc), which has no Python in it, named the
+// core it execs. Set before anything below is used.
+void set_core_executable(std::string path);
+const std::string& core_executable();
+
+// Identifies the core executable and the CPython it embeds; a server and a
 // client must agree on it exactly.
 std::string build_key();
 

@@ -43,7 +43,7 @@ constexpr int kReadyTimeoutMs = 120'000;  // Python's start and the preload impo
   const char* argv[] = {"isolate",    "serve",        "--socket",       path.c_str(),
                         "--preload",  joined.c_str(), "--idle-timeout", idle.c_str(),
                         "--ready-fd", ready.c_str(),  nullptr};
-  execv("/proc/self/exe", const_cast<char* const*>(argv));
+  execv(core_executable().c_str(), const_cast<char* const*>(argv));
   const std::string message = std::string("isolate: cannot start the server: ") + std::strerror(errno) + "\n";
   if (write(ready_fd, message.data(), message.size()) < 0) {
     // Nobody to tell.

@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ISOLATE, PYTHON, run  # noqa: E402
+from peer import ISOLATE, ISOLATE_CORE, PYTHON, run  # noqa: E402
 
 # Imports every extension module of the build's lib-dynload and reports which
 # ones loaded; run by both interpreters, the reports must be equal.
@@ -55,13 +55,13 @@ class ExtensionModules(unittest.TestCase):
             out = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, check=True).stdout
             return {line.split()[-1].split("@")[0] for line in out.decode().splitlines() if line.strip()}
 
-        missing = exported(shared) - exported(ISOLATE)
+        missing = exported(shared) - exported(ISOLATE_CORE)
         self.assertEqual(missing, set(), "C API symbols libpython.so exports but isolate does not")
 
     @unittest.skipIf(os.environ.get("ISOLATE_SANITIZED"),
                      "GCC's UBSan runtime links with --export-dynamic; the export set is a release-build property")
     def test_exports_nothing_but_the_c_api(self):
-        out = subprocess.run(["nm", "-D", "--defined-only", ISOLATE], capture_output=True, check=True).stdout
+        out = subprocess.run(["nm", "-D", "--defined-only", ISOLATE_CORE], capture_output=True, check=True).stdout
         names = {line.split()[-1].split("@")[0] for line in out.decode().splitlines() if line.strip()}
         # Copy-relocated libc data objects are the only others a non-PIE binary defines.
         foreign = {n for n in names if not n.startswith(("Py", "_Py", "PY"))} - {
