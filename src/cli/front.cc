@@ -5,13 +5,13 @@
 // time of the core, which carries libpython (docs/BENCHMARKS.md, issue 6).
 // Every other command, and python3's own command line when isolate is invoked
 // as python*, belongs to the core, which this execs with argv unchanged.
+#include <unistd.h>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 
 #include "../serve/identity.h"
 #include "invocation.h"

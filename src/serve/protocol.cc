@@ -190,6 +190,12 @@ bool send_frame(int socket, Type type, std::string_view payload, const std::vect
   return send_with_fds(socket, frame.data(), frame.size(), fds);
 }
 
+void discard_unread(int socket) {
+  char discard[4096];
+  for (int i = 0; i < 256 && recv(socket, discard, sizeof(discard), MSG_DONTWAIT) > 0; ++i) {
+  }
+}
+
 bool read_exact(int socket, void* data, std::size_t size, std::vector<int>* fds) {
   auto* bytes = static_cast<char*>(data);
   while (size > 0) {

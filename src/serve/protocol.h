@@ -35,6 +35,9 @@ enum class Type : std::uint16_t {
   exit = 19,          // i32: the child's wait status
   status_reply = 20,  // string: a JSON object
   stopping = 21,      // u32: the server's pid
+  // spare child -> server, on the spare's control socket
+  taken = 32,      // fd: a connection whose call this spare now serves
+  forwarded = 33,  // fd: a connection for the server to read and answer itself
 };
 
 struct Header {
@@ -103,6 +106,10 @@ CallRequest decode_call(std::string_view payload);  // throws ServeError
 bool send_frame(int socket, Type type, std::string_view payload, const std::vector<int>& fds = {});
 bool send_header(int socket, Type type, std::uint32_t length);
 bool send_payload(int socket, std::string_view payload, const std::vector<int>& fds);
+
+// Reads and drops what the peer sent and nobody will read, so that closing
+// the socket does not turn the peer's read of our last message into ECONNRESET.
+void discard_unread(int socket);
 
 // Reads exactly `size` bytes, collecting any fds that come with them. false
 // at EOF, on error, or after 10 s without data on a non-blocking socket.

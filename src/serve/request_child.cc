@@ -9,6 +9,7 @@
 #include "request_child.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -30,6 +31,10 @@
 namespace iso::serve {
 
 namespace {
+
+// How long a spare waits for a connected caller's header before leaving the
+// connection to the server, which waits without holding a spare.
+constexpr int kHeaderWaitMs = 100;
 
 [[noreturn]] void refuse(int connection, Type type, const std::string& message, int status) {
   send_frame(connection, type, message);
@@ -117,6 +122,23 @@ void report_exit(int exit_status) {
   send_frame(g_report_fd, Type::exit, status.bytes());
 }
 
+// A call's header, already sent (the caller sends it right after connecting):
+// read it, leaving the payload. Anything else stays unread, for the server.
+bool call_header_arrived(int connection, std::uint32_t* length) {
+  pollfd readable{connection, POLLIN, 0};
+  if (poll(&readable, 1, kHeaderWaitMs) <= 0) return false;
+  unsigned char raw[kHeaderSize];
+  if (recv(connection, raw, kHeaderSize, MSG_PEEK) != static_cast<ssize_t>(kHeaderSize)) return false;
+  const Header header = decode_header(raw);
+  if (header.magic != kRequestMagic || header.version != kProtocolVersion || header.type != Type::call ||
+      header.length > kMaxPayload) {
+    return false;
+  }
+  if (recv(connection, raw, kHeaderSize, 0) != static_cast<ssize_t>(kHeaderSize)) return false;
+  *length = header.length;
+  return true;
+}
+
 int open_own_pidfd() {
 #ifdef SYS_pidfd_open
   return static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
@@ -193,17 +215,34 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
   python::warm_run_and_exit(report_exit);
 }
 
-void run_spare(int control, const ServerFacts& server) {
+void run_spare(int listener, int control, const ServerFacts& server) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != server.server_pid) _exit(1);
   python::warm_pretouch();
-  // The server hands over a connection and its payload's length, or closes
-  // the control socket to say no request will come.
-  std::uint32_t length = 0;
-  std::vector<int> fds;
-  if (!read_exact(control, &length, sizeof(length), &fds) || fds.size() != 1) _exit(0);
-  close(control);
-  run_request(fds[0], length, server);
+  while (true) {
+    pollfd ready[2] = {{listener, POLLIN, 0}, {control, POLLIN, 0}};
+    if (poll(ready, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      _exit(1);
+    }
+    if (ready[1].revents != 0) _exit(0);  // the server is stopping
+    // Non-blocking (the listener is the server's): another spare may have it.
+    const int connection = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (connection < 0) continue;
+    std::uint32_t length = 0;
+    if (peer_uid(connection) != geteuid() || !call_header_arrived(connection, &length)) {
+      // The server refuses, answers status and stop, and waits for slow headers.
+      send_frame(control, Type::forwarded, {}, {connection});
+      close(connection);
+      continue;
+    }
+    if (!send_frame(control, Type::taken, {}, {connection})) {
+      refuse(connection, Type::error, "isolate: the server is stopping", 1);
+    }
+    close(control);
+    close(listener);
+    run_request(connection, length, server);
+  }
 }
 
 }  // namespace iso::serve

@@ -23,9 +23,13 @@ struct ServerFacts {
 [[noreturn]] void run_request(int connection, std::uint32_t length, const ServerFacts& server);
 
 // A spare child, forked before its request: pre-touches the warm
-// interpreter, then waits on `control` for a connection to serve (the
-// payload's length, with the connection's fd) and runs it as run_request
-// does. Leaves when the server closes `control`.
-[[noreturn]] void run_spare(int control, const ServerFacts& server);
+// interpreter, then accepts on the server's `listener` itself, so that no
+// hand-over from the server sits between a caller's connect and its child.
+// A call from the server's own uid whose header has arrived is this spare's:
+// it tells the server on `control` (Type::taken, with the connection) and runs
+// it as run_request does. Any other connection goes to the server
+// (Type::forwarded), and the spare waits for the next. Leaves when the server
+// closes `control`.
+[[noreturn]] void run_spare(int listener, int control, const ServerFacts& server);
 
 }  // namespace iso::serve

@@ -1,8 +1,12 @@
 // `isolate serve`: the warm interpreter's process. One thread, one epoll
-// loop: it accepts connections, checks the peer's uid, reads a request's
-// header, forks the request's child and reports the child's wait status. It
-// never reads a request's payload or runs user code; the children do.
+// loop. It keeps spare children forked, which accept calls on its listener
+// themselves and tell it which connection they took; it answers status and
+// stop, refuses other uids, and while it has no spare, accepts calls and forks
+// their children itself. It reports a child's wait status when the child
+// could not. It never reads a request's payload or runs user code; the
+// children do.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
@@ -40,7 +44,8 @@ using Clock = std::chrono::steady_clock;
 // A child forked before its request (request_child.h: run_spare).
 struct Spare {
   pid_t pid = 0;
-  int control = -1;  // the server's end: a connection is handed over here
+  int control = -1;  // the server's end: the spare says here what it accepted
+  std::uint32_t serial = 0;
 };
 
 struct Connection {
@@ -59,13 +64,18 @@ class Server {
 
  private:
   void accept_connections();
+  void adopt_connection(int fd);
   void on_connection(int fd, std::uint32_t events);
+  void on_spare_message(pid_t pid);
+  void became_child(int fd, pid_t pid);
+  void watch_listener();
   void dispatch(int fd, const Header& header);
   void start_request(int fd, const Header& header);
   template <typename Body>
-  pid_t fork_child(int keep_fd, Body body);
+  pid_t fork_child(int keep_fd, bool keep_listener, Body body);
   void make_spares();
-  pid_t hand_over_to_spare(int fd, std::uint32_t length);
+  bool is_spare(pid_t pid) const;
+  void drop_spare(pid_t pid);
   void on_signal();
   void reap_children();
   void close_connection(int fd);
@@ -78,9 +88,10 @@ class Server {
   int listener_ = -1, epoll_ = -1, signals_ = -1;
   ino_t bound_inode_ = 0;
   bool stopping_ = false;
+  bool listening_ = false;  // the listener is in the epoll set: no spare accepts
   std::unordered_map<int, Connection> connections_;
   std::unordered_map<pid_t, int> children_;  // pid -> connection fd, -1 once the caller left
-  // Two spares: one is consumed while the other is still ready, and a new
+  // Two spares: one takes a call while the other is still ready, and a new
   // one has a whole request's time to get ready.
   static constexpr std::size_t kSpares = 2;
   std::vector<Spare> spares_;
@@ -166,12 +177,12 @@ void Server::start() {
   facts_.preload = options_.preload;
   facts_.startup_environment = startup_environment(environ);
   facts_.server_pid = getpid();
-  watch(epoll_, listener_, EPOLLIN);
   watch(epoll_, signals_, EPOLLIN);
 }
 
 int Server::loop() {
   make_spares();  // after the ready report: a spare must not hold the spawner's pipe open
+  watch_listener();
   epoll_event events[64];
   while (!stopping_ || !children_.empty()) {
     int timeout_ms = -1;
@@ -188,10 +199,14 @@ int Server::loop() {
     for (int i = 0; i < count; ++i) {
       const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
       const auto serial = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+      const auto spare = std::find_if(spares_.begin(), spares_.end(),
+                                      [&](const Spare& s) { return s.control == fd && s.serial == serial; });
       if (fd == listener_) {
         accept_connections();
       } else if (fd == signals_) {
         on_signal();
+      } else if (spare != spares_.end()) {
+        on_spare_message(spare->pid);
       } else {
         if (const auto found = connections_.find(fd);
             found != connections_.end() && found->second.serial == serial) {
@@ -203,23 +218,72 @@ int Server::loop() {
   return 0;
 }
 
+// Only while no spare accepts: the spares take calls without waking the server.
+void Server::watch_listener() {
+  const bool wanted = listener_ >= 0 && spares_.empty();
+  if (wanted == listening_) return;
+  if (wanted) {
+    watch(epoll_, listener_, EPOLLIN);
+  } else {
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
+  }
+  listening_ = wanted;
+}
+
 void Server::accept_connections() {
   while (listener_ >= 0) {
     const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;  // EAGAIN, or a connection that went away
-    last_activity_ = Clock::now();
-    const uid_t uid = peer_uid(fd);
-    if (uid != geteuid()) {
-      send_frame(fd, Type::error,
-                 "isolate: refused: the server at " + path_ + " serves only uid " +
-                     std::to_string(geteuid()) + ", not uid " + std::to_string(static_cast<long>(uid)));
-      close(fd);
-      continue;
-    }
-    connections_[fd].serial = ++serials_;
-    watch(epoll_, fd, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD, serials_);
-    on_connection(fd, EPOLLIN);  // the header is usually there already
+    adopt_connection(fd);
   }
+}
+
+// A connection this loop accepted, or one a spare forwarded unread.
+void Server::adopt_connection(int fd) {
+  last_activity_ = Clock::now();
+  const uid_t uid = peer_uid(fd);
+  if (uid != geteuid()) {
+    send_frame(fd, Type::error,
+               "isolate: refused: the server at " + path_ + " serves only uid " + std::to_string(geteuid()) +
+                   ", not uid " + std::to_string(static_cast<long>(uid)));
+    discard_unread(fd);
+    close(fd);
+    return;
+  }
+  connections_[fd].serial = ++serials_;
+  watch(epoll_, fd, EPOLLIN | EPOLLRDHUP, EPOLL_CTL_ADD, serials_);
+  on_connection(fd, EPOLLIN);  // the header is usually there already
+}
+
+void Server::on_spare_message(pid_t pid) {
+  const auto spare =
+      std::find_if(spares_.begin(), spares_.end(), [&](const Spare& s) { return s.pid == pid; });
+  if (spare == spares_.end()) return;
+  Frame frame;
+  bool got = false;
+  try {
+    got = read_frame(spare->control, kReplyMagic, &frame);
+  } catch (const ServeError&) {
+  }
+  if (!got || frame.fds.size() != 1) {
+    // Died before it took a call (a broken preload, a kill from outside), or
+    // broke the protocol.
+    for (const int fd : frame.fds) close(fd);
+    kill(pid, SIGKILL);
+    drop_spare(pid);
+    ++spare_deaths_;
+    return;
+  }
+  const int fd = frame.fds[0];
+  if (frame.type == Type::forwarded) {
+    adopt_connection(fd);
+    return;
+  }
+  drop_spare(pid);
+  last_activity_ = Clock::now();
+  connections_[fd].serial = ++serials_;
+  watch(epoll_, fd, EPOLLRDHUP, EPOLL_CTL_ADD, serials_);
+  became_child(fd, pid);
 }
 
 void Server::on_connection(int fd, std::uint32_t events) {
@@ -284,9 +348,9 @@ void Server::dispatch(int fd, const Header& header) {
 }
 
 // Forks a child of the warm interpreter that keeps, of the server's fds,
-// only `keep_fd`, and runs `body` in it.
+// only `keep_fd` (and the listener, for a spare), and runs `body` in it.
 template <typename Body>
-pid_t Server::fork_child(int keep_fd, Body body) {
+pid_t Server::fork_child(int keep_fd, bool keep_listener, Body body) {
   python::warm_before_fork();
   const pid_t pid = fork();
   if (pid == 0) {
@@ -297,7 +361,7 @@ pid_t Server::fork_child(int keep_fd, Body body) {
     for (const Spare& spare : spares_) {
       if (spare.control != keep_fd) close(spare.control);
     }
-    if (listener_ >= 0) close(listener_);
+    if (listener_ >= 0 && !keep_listener) close(listener_);
     close(epoll_);
     close(signals_);
     body();
@@ -310,47 +374,55 @@ void Server::make_spares() {
   while (spares_.size() < kSpares && !stopping_ && spare_deaths_ <= 3) {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return;
-    const pid_t pid = fork_child(pair[1], [&] {
+    const pid_t pid = fork_child(pair[1], true, [&] {
       close(pair[0]);
-      run_spare(pair[1], facts_);
+      run_spare(listener_, pair[1], facts_);
     });
     close(pair[1]);
     if (pid < 0) {
       close(pair[0]);
-      return;
+      break;
     }
-    spares_.push_back({pid, pair[0]});
+    spares_.push_back({pid, pair[0], ++serials_});
+    watch(epoll_, pair[0], EPOLLIN, EPOLL_CTL_ADD, serials_);
   }
+  watch_listener();
 }
 
-// The spare's pid once it has the connection; 0 if there is no spare or it
-// is gone.
-pid_t Server::hand_over_to_spare(int fd, std::uint32_t length) {
-  if (spares_.empty()) return 0;
-  const Spare spare = spares_.front();  // the oldest: the most likely to be ready
-  spares_.erase(spares_.begin());
-  const std::string bytes(reinterpret_cast<const char*>(&length), sizeof(length));
-  const bool sent = send_payload(spare.control, bytes, {fd});
-  close(spare.control);
-  return sent ? spare.pid : 0;  // a spare that died is reaped as one
+bool Server::is_spare(pid_t pid) const {
+  return std::any_of(spares_.begin(), spares_.end(), [&](const Spare& s) { return s.pid == pid; });
 }
 
+void Server::drop_spare(pid_t pid) {
+  const auto spare =
+      std::find_if(spares_.begin(), spares_.end(), [&](const Spare& s) { return s.pid == pid; });
+  if (spare == spares_.end()) return;
+  epoll_ctl(epoll_, EPOLL_CTL_DEL, spare->control, nullptr);
+  close(spare->control);
+  spares_.erase(spare);
+}
+
+// With no spare to accept it, the server accepted the call: a fresh child.
 void Server::start_request(int fd, const Header& header) {
-  pid_t pid = hand_over_to_spare(fd, header.length);
-  if (pid == 0) pid = fork_child(fd, [&] { run_request(fd, header.length, facts_); });
+  const pid_t pid = fork_child(fd, false, [&] { run_request(fd, header.length, facts_); });
   if (pid < 0) {
     send_frame(fd, Type::error, std::string("isolate: the server cannot fork: ") + std::strerror(errno));
     close_connection(fd);
     return;
   }
+  // From now on only the caller's hang-up matters; the payload is the child's.
+  watch(epoll_, fd, EPOLLRDHUP, EPOLL_CTL_MOD, connections_[fd].serial);
+  became_child(fd, pid);
+}
+
+// `fd`'s call runs in child `pid`.
+void Server::became_child(int fd, pid_t pid) {
   ++requests_;
   connections_[fd].child = pid;
   children_[pid] = fd;
-  // From now on only the caller's hang-up matters; the payload is the child's.
-  watch(epoll_, fd, EPOLLRDHUP, EPOLL_CTL_MOD, connections_[fd].serial);
-  // The last spare went: the next request must not wait for a fork. Else
-  // the refill waits for this request's end, so that the fork does not
-  // delay the child just handed the request on this CPU.
+  // The last spare went: the next call must not wait for a fork. Else the
+  // refill waits for this call's end, so that the fork does not compete with
+  // the child that just took the call.
   if (spares_.empty()) make_spares();
 }
 
@@ -371,15 +443,10 @@ void Server::reap_children() {
   int status = 0;
   pid_t pid = 0;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    const auto spare =
-        std::find_if(spares_.begin(), spares_.end(), [&](const Spare& s) { return s.pid == pid; });
-    if (spare != spares_.end()) {
-      // Died before it got a request: a broken preload, or a kill from outside.
-      close(spare->control);
-      spares_.erase(spare);
-      ++spare_deaths_;
-      continue;
-    }
+    // A spare's messages come first: it may have taken a call and finished
+    // it before the loop read that. Its end of the socket is closed now, so
+    // reading stops at EOF, where the spare counts as one that died.
+    while (is_spare(pid)) on_spare_message(pid);
     const auto found = children_.find(pid);
     if (found == children_.end()) continue;
     if (const int fd = found->second; fd >= 0) {
@@ -395,12 +462,9 @@ void Server::reap_children() {
 }
 
 void Server::close_connection(int fd) {
-  // Whatever the caller sent and nobody read would turn its read of our
-  // last message into ECONNRESET; a child has read its own request already.
+  // A child has read its own request already.
   if (const auto found = connections_.find(fd); found != connections_.end() && found->second.child == 0) {
-    char discard[4096];
-    for (int i = 0; i < 256 && recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0; ++i) {
-    }
+    discard_unread(fd);
   }
   epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
@@ -411,10 +475,14 @@ void Server::close_connection(int fd) {
 void Server::begin_stop() {
   stopping_ = true;
   if (listener_ < 0) return;
-  epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
-  close(listener_);
+  if (listening_) epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
+  listening_ = false;
+  close(listener_);  // the spares' copies go with them
   listener_ = -1;
-  for (const Spare& spare : spares_) close(spare.control);  // a spare leaves on EOF
+  for (const Spare& spare : spares_) {
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, spare.control, nullptr);
+    close(spare.control);  // a spare leaves on EOF
+  }
   spares_.clear();
   // Only our own socket: a newer server may have replaced a stale one.
   struct stat info {};

@@ -321,6 +321,38 @@ class Control(ServeTestCase):
         self.assertEqual(after.returncode, 3)
         self.assertIn(b"no server is running", after.stderr)
 
+    def test_silent_connections_hold_no_spare(self):
+        # The spares accept calls themselves; a caller that connects and sends
+        # nothing must not keep them from the next call, and a header that
+        # comes late is still answered (by the server, which waits for it).
+        self.assertEqual(self.call("hello.py").returncode, 0)
+        path = json.loads(subprocess.run([ISOLATE, "serve", "--status", "--json"], capture_output=True,
+                                         env=self.env, check=True).stdout)["socket"]
+        silent = []
+        for _ in range(4):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            silent.append(s)
+        try:
+            started = time.monotonic()
+            got = self.call("hello.py", "after")
+            self.assertEqual((got.returncode, got.stdout), (0, b"hello ['after']\n"), got.stderr)
+            self.assertLess(time.monotonic() - started, 5)
+            late = silent[0]
+            time.sleep(0.3)
+            late.sendall((0x4f53494b).to_bytes(4, "little") + (2).to_bytes(2, "little") +
+                         (1).to_bytes(2, "little") + (0).to_bytes(4, "little"))  # a status request
+            late.settimeout(10)
+            reply = b""
+            while chunk := late.recv(65536):
+                reply += chunk
+            self.assertEqual(int.from_bytes(reply[4:6], "little"), 20, reply)  # status_reply
+            self.assertEqual(json.loads(reply[12:])["socket"], path)
+        finally:
+            for s in silent:
+                s.close()
+        self.assertEqual(self.call("hello.py").returncode, 0)
+
     def test_no_spawn(self):
         subprocess.run([ISOLATE, "serve", "--stop"], capture_output=True, env=self.env, timeout=30)
         got = self.call("--no-spawn", "hello.py")
