@@ -35,13 +35,15 @@ std::string own_executable() {
   return std::string(path, static_cast<std::size_t>(size));
 }
 
-// A rebuilt binary gets a new key: its path, size and modification time
-// stand in for its contents, which would take milliseconds to hash.
+// A rebuilt binary gets a new key: its file's identity, size and
+// modification time stand in for its contents, which would take milliseconds
+// to hash. The front (src/front/socket_path.cc) writes the same key.
 std::string binary_identity() {
   const std::string& path = core_executable();
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) return path;
-  return path + " " + std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) + "." +
+  return std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino) + " " +
+         std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) + "." +
          std::to_string(info.st_mtim.tv_nsec);
 }
 

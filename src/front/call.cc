@@ -1,0 +1,406 @@
+// `isolate call`, the client half: hands python3's command line, with the
+// caller's process state and stdio fds, to a warm server's spare child;
+// forwards signals to that child; becomes its exit status or death by signal.
+//
+// This is the common case only, with the server already listening. Whatever
+// else a call needs (starting a server, reading serve.json, explaining a bad
+// setting) the core does: the front execs it with the same command line, and
+// the core execs the front again once a server listens (src/serve/client.cc).
+#include "call.h"
+
+#include "../serve/wire.h"
+#include "socket_path.h"
+#include "sys.h"
+
+namespace iso::front {
+
+namespace {
+
+using serve::Type;
+
+// Signals a terminal or a supervisor sends to the caller, meant for the script.
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2, SIGCONT, SIGTSTP};
+constexpr int kLimits = 16;  // RLIMIT_NLIMITS
+
+struct Call {
+  int argc = 0;
+  char** argv = nullptr;
+  char** envp = nullptr;
+  const char* core = nullptr;
+  const char* socket = nullptr;  // --socket PATH
+  int first_arg = 2;             // python3's command line starts here
+};
+
+std::uint64_t bit(int signum) { return std::uint64_t{1} << (signum - 1); }
+
+void say(const char* a, const char* b = "", const char* c = "", const char* d = "") {
+  Text<8192> line;
+  line.add(a).add(b).add(c).add(d).add('\n');
+  (void)sys::write(2, line.c_str(), line.size());
+}
+
+// The core does what this front does not: with the same command line, so
+// nothing it sees differs from a call it got first.
+[[noreturn]] void delegate(const Call& call) {
+  sys::execve(call.core, call.argv, call.envp);
+  say("isolate: cannot run the isolate core ", call.core);
+  sys::exit(127);
+}
+
+// The front's own fds stay above 0-2: a closed stdio fd of the caller must
+// stay closed in the child (python3 has sys.stdin None then).
+long above_stdio(long fd) {
+  if (fd < 0 || fd > 2) return fd;
+  const long moved = sys::fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 3);
+  sys::close(static_cast<int>(fd));
+  return moved;
+}
+
+// The caller's signal state; the forwarded signals then go to a signalfd
+// until the call ends. The request carries the state from before.
+struct Signals {
+  std::uint64_t original = 0, blocked = 0, ignored = 0;
+  int fd = -1;
+
+  void divert() {
+    sys::sigprocmask(SIG_SETMASK, nullptr, &original);
+    blocked = original;
+    for (int signum = 1; signum <= 64; ++signum) {
+      if (signum == 32 || signum == 33) continue;  // glibc's own, which its sigaction refuses
+      sys::KernelSigaction action{};
+      if (sys::sigaction(signum, nullptr, &action) == 0 && action.handler == SIG_IGN) ignored |= bit(signum);
+    }
+    std::uint64_t forwarded = 0;
+    for (const int signum : kForwarded) {
+      if ((ignored & bit(signum)) == 0) forwarded |= bit(signum);
+    }
+    sys::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
+    fd = static_cast<int>(above_stdio(sys::signalfd(forwarded)));
+  }
+  void restore() const { sys::sigprocmask(SIG_SETMASK, &original, nullptr); }
+};
+
+using Payload = Text<8u << 20>;
+
+void add_string(Payload* out, const char* text, std::size_t size) {
+  out->add_le(size, 4).add(text, size);
+}
+
+// protocol.cc: encode(CallRequest), field by field.
+void describe(const Call& call, const Path& key, const Preload& preload, const Signals& signals,
+              std::uint8_t stdio_mask, Payload* out) {
+  add_string(out, key.c_str(), key.size());
+  out->add_le(call.socket == nullptr ? 1 : 0, 1);
+  out->add_le(static_cast<std::uint64_t>(preload.count), 4);
+  for (int i = 0; i < preload.count; ++i) add_string(out, preload.names[i], length(preload.names[i]));
+  out->add_le(static_cast<std::uint64_t>(call.argc - call.first_arg), 4);
+  for (int i = call.first_arg; i < call.argc; ++i) add_string(out, call.argv[i], length(call.argv[i]));
+  std::uint64_t variables = 0;
+  while (call.envp[variables] != nullptr) ++variables;
+  out->add_le(variables, 4);
+  for (char** entry = call.envp; *entry != nullptr; ++entry) add_string(out, *entry, length(*entry));
+  const long mask = sys::umask(0);
+  sys::umask(static_cast<int>(mask));
+  out->add_le(static_cast<std::uint64_t>(mask), 4);
+  out->add_le(signals.blocked, 8).add_le(signals.ignored, 8);
+  rlimit limits[kLimits];
+  int resources[kLimits];
+  int count = 0;
+  for (int resource = 0; resource < kLimits; ++resource) {
+    if (sys::prlimit(resource, nullptr, &limits[count]) == 0) resources[count++] = resource;
+  }
+  out->add_le(static_cast<std::uint64_t>(count), 4);
+  for (int i = 0; i < count; ++i) {
+    out->add_le(static_cast<std::uint64_t>(resources[i]), 4);
+    out->add_le(limits[i].rlim_cur, 8).add_le(limits[i].rlim_max, 8);
+  }
+  out->add_le(stdio_mask, 1);
+}
+
+bool send_with_fds(int socket, const char* data, std::size_t size, const int* fds, int count) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  while (size > 0) {
+    iovec iov{const_cast<char*>(data), size};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    if (count > 0) {
+      message.msg_control = control;
+      message.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<unsigned>(count));
+      cmsghdr* header = CMSG_FIRSTHDR(&message);
+      header->cmsg_level = SOL_SOCKET;
+      header->cmsg_type = SCM_RIGHTS;
+      header->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<unsigned>(count));
+      __builtin_memcpy(CMSG_DATA(header), fds, sizeof(int) * static_cast<unsigned>(count));
+    }
+    const long sent = sys::sendmsg(socket, &message, MSG_NOSIGNAL);
+    if (sent == -EINTR) continue;
+    if (sent < 0) return false;
+    count = 0;  // the fds went with the first bytes
+    data += sent;
+    size -= static_cast<std::size_t>(sent);
+  }
+  return true;
+}
+
+// Exactly `size` bytes; the fd that came with them, if any, in *fd.
+bool read_exact(int socket, char* data, std::size_t size, int* fd) {
+  while (size > 0) {
+    iovec iov{data, size};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    const long got = sys::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    if (got == -EINTR) continue;
+    if (got <= 0) return false;
+    if (message.msg_controllen >= CMSG_LEN(sizeof(int))) {
+      const cmsghdr* header = CMSG_FIRSTHDR(&message);
+      if (header != nullptr && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
+        const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < count; ++i) {
+          int received = -1;
+          __builtin_memcpy(&received, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
+          if (*fd < 0) {
+            *fd = received;
+          } else {
+            sys::close(received);
+          }
+        }
+      }
+    }
+    data += got;
+    size -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+struct Frame {
+  Type type = Type::error;
+  Text<16384> payload;
+  int fd = -1;
+};
+
+std::uint64_t get_le(const char* in, int size) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < size; ++i) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return value;
+}
+
+// false at EOF or on a frame this client cannot take.
+bool read_frame(int socket, Frame* frame) {
+  char header[serve::kHeaderSize];
+  frame->fd = -1;
+  if (!read_exact(socket, header, sizeof(header), &frame->fd)) return false;
+  const auto size = static_cast<std::size_t>(get_le(header + 8, 4));
+  if (get_le(header, 4) != serve::kReplyMagic || get_le(header + 6, 2) != serve::kProtocolVersion ||
+      size > 16000) {
+    return false;
+  }
+  frame->type = static_cast<Type>(get_le(header + 4, 2));
+  frame->payload.clear();
+  static char bytes[16384];
+  if (size > 0 && !read_exact(socket, bytes, size, &frame->fd)) return false;
+  frame->payload.add(bytes, size);
+  return true;
+}
+
+// Dies of the child's signal, or takes its exit code.
+[[noreturn]] void become(int wait_status) {
+  const int signum = wait_status & 0x7f;
+  if (signum == 0) sys::exit((wait_status >> 8) & 0xff);
+  if (signum != 0x7f) {
+    const rlimit no_core{0, 0};
+    sys::prlimit(RLIMIT_CORE, &no_core, nullptr);  // the child's core, if any, is the one that matters
+    const sys::KernelSigaction default_action{};
+    sys::sigaction(signum, &default_action, nullptr);
+    const std::uint64_t only = bit(signum);
+    sys::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+    sys::kill(static_cast<int>(sys::getpid()), signum);
+  }
+  sys::exit(128 + signum);
+}
+
+// A setting Python fixes at start-up: a fresh `isolate run` of the same line.
+[[noreturn]] void run_cold(const Call& call, const Signals& signals) {
+  char** argv = call.argv + call.first_arg - 2;  // "isolate", "call" and the options give way
+  argv[0] = const_cast<char*>("isolate");
+  argv[1] = const_cast<char*>("run");
+  signals.restore();
+  sys::execve(call.core, argv, call.envp);
+  say("isolate: cannot run 'isolate run' with the isolate core ", call.core);
+  sys::exit(1);
+}
+
+class Child {
+ public:
+  void started(const Frame& frame) {
+    pid_ = static_cast<int>(get_le(frame.payload.c_str(), frame.payload.size() >= 4 ? 4 : 0));
+    pidfd_ = frame.fd;
+    for (int i = 0; i < pending_count_; ++i) send(pending_[i]);
+    pending_count_ = 0;
+  }
+  void forward(int signum) {
+    if (pid_ == 0) {
+      if (pending_count_ < kPending) pending_[pending_count_++] = signum;
+      return;
+    }
+    send(signum);
+    // Ctrl-Z: the child stops, then the caller, so that the shell sees a stopped job.
+    if (signum == SIGTSTP) sys::kill(static_cast<int>(sys::getpid()), SIGSTOP);
+  }
+
+ private:
+  void send(int signum) const {
+    if (pidfd_ >= 0) {
+      const long sent = sys::pidfd_send_signal(pidfd_, signum);
+      if (sent == 0 || sent == -ESRCH) return;  // gone: the exit status is on its way
+    }
+    sys::kill(pid_, signum);
+  }
+  static constexpr int kPending = 32;
+  int pid_ = 0;
+  int pidfd_ = -1;
+  int pending_[kPending] = {};
+  int pending_count_ = 0;
+};
+
+bool is_set(const Call& call, const char* variable) {
+  const char* value = find_variable(call.envp, variable);
+  return value != nullptr && value[0] == '1';
+}
+
+[[noreturn]] void fail(const char* a, const char* b = "", const char* c = "", const char* d = "") {
+  say(a, b, c, d);
+  sys::exit(1);
+}
+
+[[noreturn]] void wait_for_child(const Call& call, int connection, const Signals& signals) {
+  Child child;
+  static Frame frame;
+  while (true) {
+    pollfd ready[2] = {{connection, POLLIN, 0}, {signals.fd, POLLIN, 0}};
+    const long polled = sys::poll(ready, 2, -1);
+    if (polled == -EINTR) continue;
+    if (polled < 0) fail("isolate: poll failed");
+    if ((ready[1].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      while (sys::read(signals.fd, &info, sizeof(info)) == static_cast<long>(sizeof(info))) {
+        child.forward(static_cast<int>(info.ssi_signo));
+      }
+    }
+    if (ready[0].revents == 0) continue;
+    if (!read_frame(connection, &frame)) {
+      fail("isolate: the server closed the connection before the script ended (stopped or killed?)");
+    }
+    switch (frame.type) {
+      case Type::started:
+        child.started(frame);
+        break;
+      case Type::cold:
+        if (is_set(call, "ISO_CALL_VERBOSE")) say("isolate: running cold: ", frame.payload.c_str());
+        if (is_set(call, "ISO_CALL_REQUIRE_WARM")) fail("isolate: no warm start: ", frame.payload.c_str());
+        run_cold(call, signals);
+      case Type::error:
+        fail(frame.payload.c_str());
+      case Type::exit:
+        become(static_cast<int>(get_le(frame.payload.c_str(), frame.payload.size() >= 4 ? 4 : 0)));
+      default:
+        fail("isolate: an unexpected message from the server");
+    }
+  }
+}
+
+// Options before python3's command line; false to leave them to the core.
+bool parse_options(Call* call) {
+  int i = 2;
+  for (; i < call->argc; ++i) {
+    const char* arg = call->argv[i];
+    if (equal(arg, "--no-spawn")) continue;  // a server is needed either way; only the core spawns
+    if (equal(arg, "--socket")) {
+      if (i + 1 >= call->argc) return false;
+      call->socket = call->argv[++i];
+    } else if (starts_with(arg, "--socket=")) {
+      call->socket = arg + 9;
+    } else {
+      break;
+    }
+  }
+  call->first_arg = i;
+  return true;
+}
+
+}  // namespace
+
+void call(int argc, char** argv, char** envp, const char* core) {
+  Call call;
+  call.argc = argc;
+  call.argv = argv;
+  call.envp = envp;
+  call.core = core;
+  if (!parse_options(&call)) delegate(call);
+
+  std::uint8_t stdio_mask = 0;
+  for (int fd = 0; fd < 3; ++fd) {
+    if (sys::fcntl(fd, F_GETFD) >= 0) stdio_mask |= static_cast<std::uint8_t>(1u << fd);
+  }
+  static Path key;
+  build_key(core, &key);
+  static Preload preload;
+  static Path path;
+  if (call.socket != nullptr) {
+    path.add(call.socket);
+  } else {
+    const char* listed = find_variable(envp, "ISO_PRELOAD");
+    if (listed != nullptr ? !parse_preload(listed, &preload) : has_config_file(envp)) delegate(call);
+    if (!default_socket_path(key.c_str(), preload, envp, &path)) delegate(call);
+  }
+
+  Signals signals;
+  signals.divert();
+  static Payload payload;
+  describe(call, key, preload, signals, stdio_mask, &payload);
+  const long cwd = above_stdio(sys::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  sockaddr_un address{};
+  const bool fits = path.size() < sizeof(address.sun_path) && !path.overflow() && !payload.overflow();
+  const long connection = above_stdio(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fits) {
+    address.sun_family = AF_UNIX;
+    __builtin_memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  }
+  long connected = -1;
+  while (fits && cwd >= 0 && connection >= 0 &&
+         (connected = sys::connect(static_cast<int>(connection), &address)) == -EINTR) {
+  }
+  if (connected != 0) {
+    signals.restore();
+    delegate(call);  // no server here yet, or something only the core can explain
+  }
+  const auto socket = static_cast<int>(connection);
+  ucred peer{};
+  socklen_t size = sizeof(peer);
+  if (sys::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 ||
+      peer.uid != static_cast<uid_t>(sys::geteuid())) {
+    Text<32> uid;
+    uid.add_decimal(peer.uid);
+    fail("isolate: the server at ", path.c_str(), " belongs to uid ", uid.add(", not to you").c_str());
+  }
+  Text<serve::kHeaderSize + 1> header;
+  header.add_le(serve::kRequestMagic, 4).add_le(static_cast<std::uint16_t>(Type::call), 2);
+  header.add_le(serve::kProtocolVersion, 2).add_le(payload.size(), 4);
+  int fds[4] = {static_cast<int>(cwd)};
+  int count = 1;
+  for (int fd = 0; fd < 3; ++fd) {
+    if ((stdio_mask >> fd & 1) != 0) fds[count++] = fd;
+  }
+  if (!send_with_fds(socket, header.c_str(), header.size(), nullptr, 0) ||
+      !send_with_fds(socket, payload.c_str(), payload.size(), fds, count)) {
+    fail("isolate: cannot send the request to ", path.c_str());
+  }
+  sys::close(static_cast<int>(cwd));
+  wait_for_child(call, socket, signals);
+}
+
+}  // namespace iso::front

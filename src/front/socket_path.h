@@ -1,0 +1,39 @@
+// Which server `isolate call` uses: the socket path the core derives from the
+// build key, the preload list and the start-up environment (src/serve/
+// settings.cc and identity.cc), computed here the same way without a C
+// library. The e2e tests check that both agree.
+#pragma once
+
+#include "text.h"
+
+namespace iso::front {
+
+inline constexpr int kMaxModules = 64;
+inline constexpr std::size_t kPathCapacity = 4096;
+using Path = Text<kPathCapacity>;
+
+struct Preload {
+  const char* names[kMaxModules];  // pointers into `storage`
+  int count = 0;
+  Text<8192> storage;
+};
+
+// ISO_PRELOAD's modules, as the core parses them; false if the value is not a
+// comma-separated list of module names (the core reports that).
+bool parse_preload(const char* value, Preload* out);
+
+// The value of `name` in `envp`, or nullptr.
+const char* find_variable(char** envp, const char* name);
+
+// Whether $XDG_CONFIG_HOME/isolate/serve.json (or ~/.config/…) exists: its
+// preload list is the core's to read.
+bool has_config_file(char** envp);
+
+// The key a server and its callers must share (identity.cc: build_key).
+void build_key(const char* core, Path* out);
+
+// The server's socket for this caller, in a private directory created if
+// missing; false when the directory is not private (the core explains why).
+bool default_socket_path(const char* key, const Preload& preload, char** envp, Path* out);
+
+}  // namespace iso::front
