@@ -11,7 +11,9 @@ command is started with posix_spawn and waited for, stdout and stderr on
 /dev/null; every round runs every command BATCH times, interleaved with the
 others, and the table shows medians over all runs with the ratio
 python3 / command. `/bin/true` is measured the same way: it is the cost of
-starting any process from this driver, included in every row.
+starting any process from this driver, included in every row. `isolate` is
+the front (src/front/), which execs the core for `run`; the `isolate-core
+run` row is the core started directly, so the two differ by that exec.
 
 The load test starts LOAD `isolate call` requests at once (each prints its
 own index), waits for all, checks every output, and reports the latency
@@ -55,10 +57,13 @@ def write_scripts(tmp):
 
 
 def start_up_table(args, hello, heavy, env_plain, env_heavy):
+    core = os.path.join(os.path.dirname(args.isolate), "..", "libexec", "isolate", "isolate-core")
     commands = [
         ("/bin/true", ["/bin/true"], env_plain),
         ("python3 hello.py", [args.python, hello], env_plain),
         ("isolate run hello.py", [args.isolate, "run", hello], env_plain),
+        # The core alone: the front's exec on the way to `isolate run` is the difference.
+        ("isolate-core run hello.py", [core, "run", hello], env_plain),
         ("isolate call hello.py", [args.isolate, "call", hello], env_plain),
         ("python3 heavy.py", [args.python, heavy], env_plain),
         ("isolate run heavy.py", [args.isolate, "run", heavy], env_plain),

@@ -150,7 +150,7 @@ bool read_exact(int socket, char* data, std::size_t size, int* fd) {
     msghdr message{};
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
     message.msg_control = control;
     message.msg_controllen = sizeof(control);
     const long got = sys::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);

@@ -18,7 +18,7 @@ namespace iso::front {
 // and under the install prefix (src/front/CMakeLists.txt).
 int main(int argc, char** argv, char** envp) {
   static Path core;
-  char self[kPathCapacity];
+  char self[kPathCapacity] = {};
   const long size = sys::readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (size > 0) {
     long slash = size - 1;

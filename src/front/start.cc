@@ -13,21 +13,19 @@ int main(int argc, char** argv, char** envp);
 
 extern "C" {
 
-// The loops are written so that the compiler cannot turn them back into
-// calls to these very functions (-fno-tree-loop-distribute-patterns too).
+// In assembly, so that the compiler cannot turn them back into calls to
+// these very functions.
 void* memcpy(void* to, const void* from, std::size_t size) {
   asm volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(size) : : "memory");
   return to;
 }
 
 void* memmove(void* to, const void* from, std::size_t size) {
-  auto* out = static_cast<unsigned char*>(to);
-  const auto* in = static_cast<const unsigned char*>(from);
-  if (out < in) {
-    for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
-  } else {
-    for (std::size_t i = size; i > 0; --i) out[i - 1] = in[i - 1];
-  }
+  if (to <= from || static_cast<const char*>(from) + size <= static_cast<char*>(to)) return memcpy(to, from, size);
+  // Overlapping with the source first: copy from the end.
+  void* last = static_cast<char*>(to) + size - 1;
+  const void* source = static_cast<const char*>(from) + size - 1;
+  asm volatile("std\n rep movsb\n cld" : "+D"(last), "+S"(source), "+c"(size) : : "memory");
   return to;
 }
 

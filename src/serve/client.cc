@@ -112,6 +112,9 @@ int call_main(int argc, char** argv) {
         options.socket.empty() ? configured_preload() : std::vector<std::string>{};
     const std::string path = options.socket.empty() ? default_socket_path(preload) : options.socket;
     close(connect_checked(path, options.no_spawn, preload));
+    if (const char* verbose = std::getenv("ISO_CALL_VERBOSE"); verbose != nullptr && *verbose == '1') {
+      std::fprintf(stderr, "isolate: the core resolved the call: the server at %s\n", path.c_str());
+    }
     // The front makes the call, to a server that now listens.
     const std::string& core = core_executable();
     const std::string front = core.substr(0, core.rfind('/') + 1) + ISO_FRONT_FROM_CORE;

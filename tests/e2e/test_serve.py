@@ -321,6 +321,22 @@ class Control(ServeTestCase):
         self.assertEqual(after.returncode, 3)
         self.assertIn(b"no server is running", after.stderr)
 
+    def test_the_front_finds_the_server_the_core_started(self):
+        # The front names the socket itself (src/front/socket_path.cc); only
+        # when it finds no server does the core resolve the call and start one.
+        subprocess.run([ISOLATE, "serve", "--stop"], capture_output=True, env=self.env, timeout=30)
+        for extra in ({}, {"ISO_PRELOAD": " json,decimal, json", "TZ": "UTC", "LC_ALL": "C.UTF-8"}):
+            env = dict(self.env, ISO_CALL_VERBOSE="1", **extra)
+            first = self.call("hello.py", env=env)
+            self.assertEqual(first.returncode, 0, first.stderr)
+            self.assertIn(b"the core resolved the call", first.stderr)
+            socket_path = first.stderr.decode().split("the server at ")[1].split()[0]
+            again = self.call("hello.py", env=env)
+            self.assertEqual((again.returncode, again.stdout, again.stderr), (0, b"hello []\n", b""))
+            status = subprocess.run([ISOLATE, "serve", "--status", "--json"], capture_output=True, env=env)
+            self.assertEqual(json.loads(status.stdout)["socket"], socket_path)
+            subprocess.run([ISOLATE, "serve", "--stop"], capture_output=True, env=env, timeout=30)
+
     def test_silent_connections_hold_no_spare(self):
         # The spares accept calls themselves; a caller that connects and sends
         # nothing must not keep them from the next call, and a header that
@@ -404,8 +420,11 @@ class Control(ServeTestCase):
         self.assertIn("serve.json: not valid JSON", got.stderr.decode())
         with open(os.path.join(config, "isolate", "serve.json"), "w") as f:
             json.dump({"preload": ["decimal"]}, f)
-        got = self.call("-c", "import sys; print('decimal' in sys.modules)", env=dict(self.env, XDG_CONFIG_HOME=config))
-        self.assertEqual(got.stdout, b"True\n")
+        for _ in range(2):  # serve.json is the core's to read: every such call goes through it
+            got = self.call("-c", "import sys; print('decimal' in sys.modules)",
+                            env=dict(self.env, XDG_CONFIG_HOME=config, ISO_CALL_VERBOSE="1"))
+            self.assertEqual(got.stdout, b"True\n")
+            self.assertIn(b"the core resolved the call", got.stderr)
         got = self.call("--socket")
         self.assertEqual(got.returncode, 1)
         self.assertIn("--socket needs a path", got.stderr.decode())
