@@ -28,10 +28,13 @@ struct Call {
   char** envp = nullptr;
   const char* core = nullptr;
   const char* socket = nullptr;  // --socket PATH
+  bool no_spawn = false;         // set by the core too: then this front reports, not delegates
   int first_arg = 2;             // python3's command line starts here
 };
 
-std::uint64_t bit(int signum) { return std::uint64_t{1} << (signum - 1); }
+std::uint64_t bit(int signum) {
+  return std::uint64_t{1} << (signum - 1);
+}
 
 void say(const char* a, const char* b = "", const char* c = "", const char* d = "") {
   Text<8192> line;
@@ -185,7 +188,8 @@ struct Frame {
 
 std::uint64_t get_le(const char* in, int size) {
   std::uint64_t value = 0;
-  for (int i = 0; i < size; ++i) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  for (int i = 0; i < size; ++i)
+    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
   return value;
 }
 
@@ -211,7 +215,8 @@ bool read_frame(int socket, Frame* frame) {
 [[noreturn]] void become(int wait_status) {
   const int signum = wait_status & 0x7f;
   if (signum == 0) sys::exit((wait_status >> 8) & 0xff);
-  if (signum != 0x7f) {
+  if (signum == 0x7f) sys::exit(1);  // stopped: not a status the server reports
+  {
     const rlimit no_core{0, 0};
     sys::prlimit(RLIMIT_CORE, &no_core, nullptr);  // the child's core, if any, is the one that matters
     const sys::KernelSigaction default_action{};
@@ -267,6 +272,27 @@ class Child {
   int pending_count_ = 0;
 };
 
+// The errors a connect or an open here can meet; the core, with libc, says
+// the rest.
+const char* error_text(long error) {
+  switch (-error) {
+    case ENOENT:
+      return "No such file or directory";
+    case ECONNREFUSED:
+      return "Connection refused";
+    case EACCES:
+      return "Permission denied";
+    case ENOTDIR:
+      return "Not a directory";
+    case ENOTSOCK:
+      return "Socket operation on non-socket";
+    case ENAMETOOLONG:
+      return "File name too long";
+    default:
+      return "an error";
+  }
+}
+
 bool is_set(const Call& call, const char* variable) {
   const char* value = find_variable(call.envp, variable);
   return value != nullptr && value[0] == '1';
@@ -275,6 +301,13 @@ bool is_set(const Call& call, const char* variable) {
 [[noreturn]] void fail(const char* a, const char* b = "", const char* c = "", const char* d = "") {
   say(a, b, c, d);
   sys::exit(1);
+}
+
+// What only a fresh interpreter can run, with the reason the user may ask for.
+[[noreturn]] void go_cold(const Call& call, const Signals& signals, const char* reason) {
+  if (is_set(call, "ISO_CALL_VERBOSE")) say("isolate: running cold: ", reason);
+  if (is_set(call, "ISO_CALL_REQUIRE_WARM")) fail("isolate: no warm start: ", reason);
+  run_cold(call, signals);
 }
 
 [[noreturn]] void wait_for_child(const Call& call, int connection, const Signals& signals) {
@@ -300,9 +333,7 @@ bool is_set(const Call& call, const char* variable) {
         child.started(frame);
         break;
       case Type::cold:
-        if (is_set(call, "ISO_CALL_VERBOSE")) say("isolate: running cold: ", frame.payload.c_str());
-        if (is_set(call, "ISO_CALL_REQUIRE_WARM")) fail("isolate: no warm start: ", frame.payload.c_str());
-        run_cold(call, signals);
+        go_cold(call, signals, frame.payload.c_str());
       case Type::error:
         fail(frame.payload.c_str());
       case Type::exit:
@@ -318,7 +349,10 @@ bool parse_options(Call* call) {
   int i = 2;
   for (; i < call->argc; ++i) {
     const char* arg = call->argv[i];
-    if (equal(arg, "--no-spawn")) continue;  // a server is needed either way; only the core spawns
+    if (equal(arg, "--no-spawn")) {
+      call->no_spawn = true;
+      continue;
+    }
     if (equal(arg, "--socket")) {
       if (i + 1 >= call->argc) return false;
       call->socket = call->argv[++i];
@@ -362,21 +396,32 @@ void call(int argc, char** argv, char** envp, const char* core) {
   signals.divert();
   static Payload payload;
   describe(call, key, preload, signals, stdio_mask, &payload);
+  // Whatever fails from here on, the core may mend (by starting a server)
+  // or explain; sent by the core (--no-spawn), this front says it itself.
+  const auto give_up = [&](const char* a, const char* b = "", const char* c = "", const char* d = "") {
+    signals.restore();
+    if (!call.no_spawn) delegate(call);
+    fail(a, b, c, d);
+  };
+  if (payload.overflow())
+    go_cold(call, signals, "the command line and environment are too large to hand over");
   const long cwd = above_stdio(sys::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (cwd < 0) go_cold(call, signals, "the working directory cannot be opened to hand over");
   sockaddr_un address{};
-  const bool fits = path.size() < sizeof(address.sun_path) && !path.overflow() && !payload.overflow();
-  const long connection = above_stdio(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fits) {
-    address.sun_family = AF_UNIX;
-    __builtin_memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  if (path.overflow() || path.size() >= sizeof(address.sun_path)) {
+    give_up("isolate: the socket path ", path.c_str(), " is too long for a Unix socket");
   }
-  long connected = -1;
-  while (fits && cwd >= 0 && connection >= 0 &&
-         (connected = sys::connect(static_cast<int>(connection), &address)) == -EINTR) {
+  address.sun_family = AF_UNIX;
+  __builtin_memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const long connection = above_stdio(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  long connected = connection;
+  while (connection >= 0 && (connected = sys::connect(static_cast<int>(connection), &address)) == -EINTR) {
   }
   if (connected != 0) {
-    signals.restore();
-    delegate(call);  // no server here yet, or something only the core can explain
+    Text<64> reason;
+    reason.add(" (").add(error_text(connected)).add(")");
+    give_up("isolate: no server is running at ", path.c_str(), reason.c_str(),
+            "; start one with 'isolate serve'");
   }
   const auto socket = static_cast<int>(connection);
   ucred peer{};

@@ -4,4 +4,6 @@ namespace iso::front {
 int main(int argc, char** argv, char** envp);
 }
 
-int main(int argc, char** argv, char** envp) { return iso::front::main(argc, argv, envp); }
+int main(int argc, char** argv, char** envp) {
+  return iso::front::main(argc, argv, envp);
+}

@@ -21,7 +21,8 @@ void* memcpy(void* to, const void* from, std::size_t size) {
 }
 
 void* memmove(void* to, const void* from, std::size_t size) {
-  if (to <= from || static_cast<const char*>(from) + size <= static_cast<char*>(to)) return memcpy(to, from, size);
+  if (to <= from || static_cast<const char*>(from) + size <= static_cast<char*>(to))
+    return memcpy(to, from, size);
   // Overlapping with the source first: copy from the end.
   void* last = static_cast<char*>(to) + size - 1;
   const void* source = static_cast<const char*>(from) + size - 1;

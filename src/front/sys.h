@@ -75,37 +75,69 @@ struct KernelSigaction {
 };
 inline constexpr long kSigsetSize = 8;
 
-inline long read(int fd, void* data, std::size_t size) { return call(SYS_read, fd, data, size); }
-inline long write(int fd, const void* data, std::size_t size) { return call(SYS_write, fd, data, size); }
-inline long close(int fd) { return call(SYS_close, fd); }
+inline long read(int fd, void* data, std::size_t size) {
+  return call(SYS_read, fd, data, size);
+}
+inline long write(int fd, const void* data, std::size_t size) {
+  return call(SYS_write, fd, data, size);
+}
+inline long close(int fd) {
+  return call(SYS_close, fd);
+}
 inline long open(const char* path, int flags, int mode = 0) {
   return call(SYS_openat, AT_FDCWD, path, flags, mode);
 }
-inline long stat(const char* path, struct stat* info) { return call(SYS_newfstatat, AT_FDCWD, path, info, 0); }
+inline long stat(const char* path, struct stat* info) {
+  return call(SYS_newfstatat, AT_FDCWD, path, info, 0);
+}
 inline long lstat(const char* path, struct stat* info) {
   return call(SYS_newfstatat, AT_FDCWD, path, info, AT_SYMLINK_NOFOLLOW);
 }
-inline long access(const char* path, int mode) { return call(SYS_faccessat, AT_FDCWD, path, mode); }
+inline long access(const char* path, int mode) {
+  return call(SYS_faccessat, AT_FDCWD, path, mode);
+}
 inline long readlink(const char* path, char* out, std::size_t size) {
   return call(SYS_readlinkat, AT_FDCWD, path, out, size);
 }
-inline long mkdir(const char* path, int mode) { return call(SYS_mkdirat, AT_FDCWD, path, mode); }
-inline long fcntl(int fd, int command, long argument = 0) { return call(SYS_fcntl, fd, command, argument); }
-inline long umask(int mask) { return call(SYS_umask, mask); }
-inline long socket(int domain, int type, int protocol) { return call(SYS_socket, domain, type, protocol); }
+inline long mkdir(const char* path, int mode) {
+  return call(SYS_mkdirat, AT_FDCWD, path, mode);
+}
+inline long fcntl(int fd, int command, long argument = 0) {
+  return call(SYS_fcntl, fd, command, argument);
+}
+inline long umask(int mask) {
+  return call(SYS_umask, mask);
+}
+inline long socket(int domain, int type, int protocol) {
+  return call(SYS_socket, domain, type, protocol);
+}
 inline long connect(int fd, const sockaddr_un* address) {
   return call(SYS_connect, fd, address, sizeof(sockaddr_un));
 }
-inline long sendmsg(int fd, const msghdr* message, int flags) { return call(SYS_sendmsg, fd, message, flags); }
-inline long recvmsg(int fd, msghdr* message, int flags) { return call(SYS_recvmsg, fd, message, flags); }
+inline long sendmsg(int fd, const msghdr* message, int flags) {
+  return call(SYS_sendmsg, fd, message, flags);
+}
+inline long recvmsg(int fd, msghdr* message, int flags) {
+  return call(SYS_recvmsg, fd, message, flags);
+}
 inline long getsockopt(int fd, int level, int name, void* value, socklen_t* size) {
   return call(SYS_getsockopt, fd, level, name, value, size);
 }
-inline long poll(pollfd* fds, unsigned count, int timeout_ms) { return call(SYS_poll, fds, count, timeout_ms); }
-inline long geteuid() { return call(SYS_geteuid); }
-inline long getpid() { return call(SYS_getpid); }
-inline long kill(int pid, int signum) { return call(SYS_kill, pid, signum); }
-inline long pidfd_send_signal(int pidfd, int signum) { return call(SYS_pidfd_send_signal, pidfd, signum, 0, 0); }
+inline long poll(pollfd* fds, unsigned count, int timeout_ms) {
+  return call(SYS_poll, fds, count, timeout_ms);
+}
+inline long geteuid() {
+  return call(SYS_geteuid);
+}
+inline long getpid() {
+  return call(SYS_getpid);
+}
+inline long kill(int pid, int signum) {
+  return call(SYS_kill, pid, signum);
+}
+inline long pidfd_send_signal(int pidfd, int signum) {
+  return call(SYS_pidfd_send_signal, pidfd, signum, 0, 0);
+}
 inline long sigaction(int signum, const KernelSigaction* action, KernelSigaction* old) {
   return call(SYS_rt_sigaction, signum, action, old, kSigsetSize);
 }

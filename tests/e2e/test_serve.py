@@ -374,6 +374,11 @@ class Control(ServeTestCase):
         got = self.call("--no-spawn", "hello.py")
         self.assertEqual(got.returncode, 1)
         self.assertIn("no server is running", got.stderr.decode())
+        # The front says it itself: with --no-spawn there is nothing for the core to do.
+        path = os.path.join(self.runtime, "none.sock")
+        got = self.call("--socket", path, "--no-spawn", "hello.py", env=dict(self.env, ISO_CALL_VERBOSE="1"))
+        self.assertEqual((got.returncode, got.stderr.decode()), (1, "isolate: no server is running at %s "
+                         "(No such file or directory); start one with 'isolate serve'\n" % path))
 
     def test_explicit_socket_and_idle_timeout(self):
         path = os.path.join(self.runtime, "explicit.sock")
