@@ -388,7 +388,10 @@ void call(int argc, char** argv, char** envp, const char* core) {
     path.add(call.socket);
   } else {
     const char* listed = find_variable(envp, "ISO_PRELOAD");
-    if (listed != nullptr ? !parse_preload(listed, &preload) : has_config_file(envp)) delegate(call);
+    if (listed != nullptr ? !parse_preload(listed, &preload)
+                          : config_preload(envp, &preload) == Config::for_the_core) {
+      delegate(call);
+    }
     if (!default_socket_path(key.c_str(), preload, envp, &path)) delegate(call);
   }
 

@@ -115,17 +115,36 @@ bool parse_preload(const char* value, Preload* out) {
   return !out->storage.overflow();
 }
 
-bool has_config_file(char** envp) {
-  Path path;
+Config config_preload(char** envp, Preload* out) {
+  Path config;
   const char* config_home = find_variable(envp, "XDG_CONFIG_HOME");
   if (config_home != nullptr && config_home[0] == '/') {
-    path.add(config_home).add("/isolate/serve.json");
+    config.add(config_home).add("/isolate/serve.json");
   } else {
     const char* home = find_variable(envp, "HOME");
-    if (home == nullptr || home[0] != '/') return false;
-    path.add(home).add("/.config/isolate/serve.json");
+    if (home == nullptr || home[0] != '/') return Config::none;
+    config.add(home).add("/.config/isolate/serve.json");
   }
-  return path.overflow() || sys::access(path.c_str(), F_OK) == 0;
+  struct stat info {};
+  const long found = config.overflow() ? -ENAMETOOLONG : sys::stat(config.c_str(), &info);
+  if (found == -ENOENT || found == -ENOTDIR) return Config::none;
+  if (found != 0) return Config::for_the_core;
+  // settings.cc: preload_cache_path().
+  Text<kPathCapacity + 128> identity;
+  identity.add(config.c_str()).add('\n').add_decimal(info.st_dev).add(':').add_decimal(info.st_ino).add(' ');
+  identity.add_decimal(info.st_size).add(' ').add_decimal(static_cast<std::uint64_t>(info.st_mtim.tv_sec));
+  identity.add('.').add_decimal(static_cast<std::uint64_t>(info.st_mtim.tv_nsec));
+  Path cache;
+  if (identity.overflow() || !private_directory(envp, &cache)) return Config::for_the_core;
+  cache.add("/preload-").add_hex(fnv1a(identity.data(), identity.size()), 16);
+  const long fd = sys::open(cache.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Config::for_the_core;
+  static char list[8192];
+  const long size = sys::read(static_cast<int>(fd), list, sizeof(list) - 1);
+  sys::close(static_cast<int>(fd));
+  if (size < 0 || size == static_cast<long>(sizeof(list) - 1)) return Config::for_the_core;
+  list[size] = '\0';
+  return parse_preload(list, out) ? Config::read : Config::for_the_core;
 }
 
 void build_key(const char* core, Path* out) {

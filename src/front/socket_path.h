@@ -25,9 +25,11 @@ bool parse_preload(const char* value, Preload* out);
 // The value of `name` in `envp`, or nullptr.
 const char* find_variable(char** envp, const char* name);
 
-// Whether $XDG_CONFIG_HOME/isolate/serve.json (or ~/.config/…) exists: its
-// preload list is the core's to read.
-bool has_config_file(char** envp);
+// The preload list of $XDG_CONFIG_HOME/isolate/serve.json (or ~/.config/…),
+// which the core reads (it has a JSON parser) and leaves, checked, in the
+// socket directory for this front (settings.cc: leave_for_the_front).
+enum class Config { none, read, for_the_core };
+Config config_preload(char** envp, Preload* out);
 
 // The key a server and its callers must share (identity.cc: build_key).
 void build_key(const char* core, Path* out);

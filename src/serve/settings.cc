@@ -1,7 +1,9 @@
 // The preload list (ISO_PRELOAD or serve.json) and the default socket path.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -51,6 +53,35 @@ std::uint64_t fingerprint(const std::string& text) {
   return hash;
 }
 
+// The front (src/front/) reads no JSON: the core leaves it serve.json's list,
+// checked, in the socket directory, under a name that changes with the file.
+std::string preload_cache_path(const std::string& config, const struct stat& info) {
+  const std::string identity = config + "\n" + std::to_string(info.st_dev) + ":" +
+                               std::to_string(info.st_ino) + " " + std::to_string(info.st_size) + " " +
+                               std::to_string(info.st_mtim.tv_sec) + "." +
+                               std::to_string(info.st_mtim.tv_nsec);
+  char name[40];
+  std::snprintf(name, sizeof(name), "/preload-%016llx",
+                static_cast<unsigned long long>(fingerprint(identity)));
+  return socket_directory() + name;
+}
+
+void leave_for_the_front(const std::string& config, const struct stat& info,
+                         const std::vector<std::string>& modules) {
+  try {
+    const std::string path = preload_cache_path(config, info);
+    const std::string temporary = path + ".tmp" + std::to_string(getpid());
+    std::string joined;
+    for (const std::string& name : modules) joined += (joined.empty() ? "" : ",") + name;
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << joined;
+    out.close();
+    if (!out || std::rename(temporary.c_str(), path.c_str()) != 0) std::remove(temporary.c_str());
+  } catch (const ServeError&) {
+    // The directory is not private: the socket path says so to the user.
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> parse_preload(const std::string& comma_separated, const std::string& source) {
@@ -72,7 +103,8 @@ std::vector<std::string> configured_preload() {
   if (const char* value = std::getenv("ISO_PRELOAD"); value != nullptr)
     return parse_preload(value, "ISO_PRELOAD");
   const std::string path = config_path();
-  if (path.empty() || access(path.c_str(), F_OK) != 0) return {};
+  struct stat before {};
+  if (path.empty() || stat(path.c_str(), &before) != 0) return {};
   std::ifstream file(path);
   nlohmann::json config;
   try {
@@ -92,7 +124,13 @@ std::vector<std::string> configured_preload() {
     }
     joined += name.get<std::string>() + ",";
   }
-  return parse_preload(joined, path);
+  std::vector<std::string> modules = parse_preload(joined, path);
+  struct stat after {};
+  if (stat(path.c_str(), &after) == 0 && after.st_ino == before.st_ino && after.st_size == before.st_size &&
+      after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec) {
+    leave_for_the_front(path, after, modules);
+  }
+  return modules;
 }
 
 std::string default_socket_path(const std::vector<std::string>& preload) {

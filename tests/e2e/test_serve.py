@@ -425,11 +425,20 @@ class Control(ServeTestCase):
         self.assertIn("serve.json: not valid JSON", got.stderr.decode())
         with open(os.path.join(config, "isolate", "serve.json"), "w") as f:
             json.dump({"preload": ["decimal"]}, f)
-        for _ in range(2):  # serve.json is the core's to read: every such call goes through it
-            got = self.call("-c", "import sys; print('decimal' in sys.modules)",
-                            env=dict(self.env, XDG_CONFIG_HOME=config, ISO_CALL_VERBOSE="1"))
-            self.assertEqual(got.stdout, b"True\n")
-            self.assertIn(b"the core resolved the call", got.stderr)
+        # The core reads serve.json (the front has no JSON parser) and leaves
+        # the list for the front, which reads it itself until the file changes.
+        check = "import sys; print('decimal' in sys.modules, 'json' in sys.modules)"
+        env = dict(self.env, XDG_CONFIG_HOME=config, ISO_CALL_VERBOSE="1")
+        for through_the_core in (True, False):
+            got = self.call("-c", check, env=env)
+            self.assertEqual(got.stdout, b"True False\n", got.stderr)
+            self.assertEqual(b"the core resolved the call" in got.stderr, through_the_core, got.stderr)
+        with open(os.path.join(config, "isolate", "serve.json"), "w") as f:
+            json.dump({"preload": ["json"], "comment": {"nested": [1, 2.5, None, "x"]}}, f)
+        for through_the_core in (True, False):
+            got = self.call("-c", check, env=env)
+            self.assertEqual(got.stdout, b"False True\n", got.stderr)
+            self.assertEqual(b"the core resolved the call" in got.stderr, through_the_core, got.stderr)
         got = self.call("--socket")
         self.assertEqual(got.returncode, 1)
         self.assertIn("--socket needs a path", got.stderr.decode())
