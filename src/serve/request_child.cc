@@ -64,29 +64,34 @@ std::string first_difference(const std::vector<std::string>& request,
   return {};
 }
 
-void apply_limits(const std::vector<Limit>& limits) {
+// Only the limits the caller's differ in: most calls have the server's.
+void apply_limits(const std::vector<Limit>& limits, const std::vector<Limit>& current) {
   for (const Limit& limit : limits) {
+    const bool same = std::any_of(current.begin(), current.end(), [&](const Limit& have) {
+      return have.resource == limit.resource && have.soft == limit.soft && have.hard == limit.hard;
+    });
+    if (same) continue;
     const auto resource = static_cast<__rlimit_resource>(limit.resource);
     rlimit wanted{static_cast<rlim_t>(limit.soft), static_cast<rlim_t>(limit.hard)};
     if (setrlimit(resource, &wanted) == 0) continue;
     // The server's hard limit is lower than the caller's: keep it, and the
     // caller's soft limit where it fits.
-    rlimit current{};
-    if (getrlimit(resource, &current) != 0) continue;
-    wanted.rlim_max = current.rlim_max;
+    rlimit have{};
+    if (getrlimit(resource, &have) != 0) continue;
+    wanted.rlim_max = have.rlim_max;
     if (wanted.rlim_cur > wanted.rlim_max) wanted.rlim_cur = wanted.rlim_max;
     setrlimit(resource, &wanted);
   }
 }
 
 // fds[0] is the caller's working directory, then its open stdio fds in order.
-bool take_process_state(CallRequest& request, const std::vector<int>& fds) {
+bool take_process_state(CallRequest& request, const std::vector<int>& fds, const ServerFacts& server) {
   const std::size_t expected = 1 + static_cast<std::size_t>(__builtin_popcount(request.stdio_mask & 7));
   if (fds.size() != expected) return false;
   if (fchdir(fds[0]) != 0) return false;
   close(fds[0]);
   umask(static_cast<mode_t>(request.umask & 0777));
-  apply_limits(request.limits);
+  apply_limits(request.limits, server.limits);
   clearenv();
   for (std::string& entry : request.environment) {
     if (entry.find('=') != std::string::npos) putenv(entry.data());  // the request outlives the process
@@ -175,7 +180,7 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
       !name.empty()) {
     refuse(connection, Type::cold, "the caller's " + name + " differs from the server's", 0);
   }
-  if (!take_process_state(request, fds)) {
+  if (!take_process_state(request, fds, server)) {
     refuse(connection, Type::error,
            std::string("isolate: cannot take on the caller's process: ") + std::strerror(errno), 1);
   }

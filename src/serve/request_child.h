@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol.h"
+
 namespace iso::serve {
 
 // What the child needs of the server it was forked from.
@@ -15,6 +17,7 @@ struct ServerFacts {
   std::vector<std::string> preload;
   std::vector<std::string> startup_environment;  // the server's own, sorted
   pid_t server_pid = 0;
+  std::vector<Limit> limits;  // the server's resource limits, which a child starts with
 };
 
 // Reads the request's payload (`length` bytes, with its fds) from

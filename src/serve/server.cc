@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -177,6 +178,11 @@ void Server::start() {
   facts_.preload = options_.preload;
   facts_.startup_environment = startup_environment(environ);
   facts_.server_pid = getpid();
+  for (int resource = 0; resource < RLIM_NLIMITS; ++resource) {
+    rlimit limit{};
+    if (getrlimit(static_cast<__rlimit_resource>(resource), &limit) == 0)
+      facts_.limits.push_back({static_cast<std::uint32_t>(resource), limit.rlim_cur, limit.rlim_max});
+  }
   watch(epoll_, signals_, EPOLLIN);
 }
 

@@ -10,6 +10,7 @@ tested unless a test says otherwise.
 import json
 import os
 import pty
+import resource
 import select
 import signal
 import socket
@@ -128,6 +129,24 @@ class Behaviour(ServeTestCase):
             self.assertSameAsPython("show.py", "arg", env=env)
         finally:
             os.umask(old)
+
+    def test_resource_limits_are_the_callers(self):
+        self.assertEqual(self.call("hello.py").returncode, 0)  # the server starts with ours
+        script = ("import resource\n"
+                  "for name in ('RLIMIT_NOFILE', 'RLIMIT_CORE', 'RLIMIT_FSIZE', 'RLIMIT_STACK'):\n"
+                  "    print(name, resource.getrlimit(getattr(resource, name)))\n")
+        saved = {r: resource.getrlimit(r) for r in (resource.RLIMIT_NOFILE, resource.RLIMIT_CORE,
+                                                     resource.RLIMIT_FSIZE)}
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (300, saved[resource.RLIMIT_NOFILE][1]))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, saved[resource.RLIMIT_CORE][1]))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (10 << 20, saved[resource.RLIMIT_FSIZE][1]))
+            got = self.assertSameAsPython("-c", script)
+            self.assertIn(b"RLIMIT_NOFILE (300,", got.stdout)
+            self.assertIn(b"RLIMIT_FSIZE (10485760,", got.stdout)
+        finally:  # soft limits only: any user may raise them back
+            for r, value in saved.items():
+                resource.setrlimit(r, value)
 
     def test_per_request_flags(self):
         for flags in (["-u"], ["-B"], ["-q"], ["-P"]):
