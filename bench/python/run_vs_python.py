@@ -169,7 +169,9 @@ IREFS = re.compile(r"^==\d+==\s+I\s+refs:\s+([\d,]+)", re.M)
 
 
 def cachegrind_irefs(argv: list[str], env: dict[str, str]) -> int:
-    cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+    # build/bin/isolate is the front, which execs the core: follow the exec
+    # (same pid, so one count, the front's few thousand instructions included).
+    cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--trace-children=yes",
            "--cachegrind-out-file=/dev/null"] + argv
     proc = run_captured(cmd, env)
     if proc.returncode != 0:
