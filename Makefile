@@ -58,6 +58,7 @@ bench-run: bench
 bench-serve: build
 	@py=$$($(BUILD)/bin/isolate run -I -c 'import sys; print(sys.executable)'); \
 	  $$py bench/serve/serve_bench.py --isolate $(BUILD)/bin/isolate --python $$py
+	@$(BUILD)/bin/bench_process_start
 
 # iso::parallel_for against TBB and OpenMP alone (docs/BENCHMARKS.md, issue 4).
 bench-exec: build
