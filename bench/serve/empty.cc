@@ -1,2 +1,4 @@
 // An empty program, linked statically with glibc (process_start.cc).
-int main() { return 0; }
+int main() {
+  return 0;
+}

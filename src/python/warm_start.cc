@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -236,7 +237,11 @@ void warm_after_fork_child() {
   PyOS_AfterFork_Child();
 }
 
-WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignored_signals) {
+namespace {
+
+// The interpreter reconfigured for python3's command line `args`: ready, or
+// why it must run cold, or the exit code of an option that ends python3 there.
+WarmStart configure(const std::vector<std::string>& args, std::uint64_t ignored_signals) {
   WarmStart result;
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(build_info().executable.data()));
@@ -290,25 +295,26 @@ WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignor
     result.cold_reason = "cannot reconfigure the warm interpreter: " + exception_text();
     return result;
   }
-  mark_warm_child();
   result.outcome = WarmStart::Outcome::ready;
   return result;
 }
 
+}  // namespace
+
+WarmStart warm_prepare(const std::vector<std::string>& args, std::uint64_t ignored_signals) {
+  WarmStart result = configure(args, ignored_signals);
+  if (result.outcome == WarmStart::Outcome::ready) mark_warm_child();
+  return result;
+}
+
 void warm_pretouch() {
-  PyConfig config;
-  PyConfig_InitPythonConfig(&config);
-  char* argv[] = {const_cast<char*>(build_info().executable.data()), const_cast<char*>("-c"),
-                  const_cast<char*>("pass"), nullptr};
-  PyStatus status = PyConfig_SetBytesArgv(&config, 3, argv);
-  if (!PyStatus_Exception(status)) status = PyConfig_Read(&config);
-  if (!PyStatus_Exception(status)) {
-    (void)use_codec_name(config, &config.filesystem_encoding);
-    (void)use_codec_name(config, &config.stdio_encoding);
-    PyErr_Clear();
-    pretouch_streams(config);
-  }
-  PyConfig_Clear(&config);
+  // A request's own steps, for `-c pass` on this spare's stdio and the
+  // server's environment: the copy-on-write faults of the objects a request
+  // replaces (config, sys attributes, streams, os.environ) are taken here,
+  // and a request's child runs ~110-170 µs shorter for it (docs/BENCHMARKS.md,
+  // issue 6). The request does every step again, for itself.
+  (void)configure({"-c", "pass"}, 0);
+  PyErr_Clear();
   // A line compiled and run in a namespace of its own, printing to nowhere.
   PyObject* globals = PyDict_New();
   if (globals != nullptr && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0) {

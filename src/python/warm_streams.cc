@@ -75,17 +75,6 @@ bool rebuild_stdio(const PyConfig& config) {
                     "stderr", "__stderr__");
 }
 
-void pretouch_streams(const PyConfig& config) {
-  const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  Ref io(PyImport_ImportModule("io"));
-  if (null >= 0 && io) {
-    Ref input(create_stdio(io.p, config, null, false, "<stdin>", config.stdio_errors));
-    Ref output(create_stdio(io.p, config, null, true, "<stdout>", config.stdio_errors));
-  }
-  PyErr_Clear();
-  if (null >= 0) close(null);
-}
-
 bool rebuild_environ() {
   // os.environ's mapping is posix.environ itself on POSIX, so refilling that
   // one dict gives os.environ and os.environb the caller's variables.

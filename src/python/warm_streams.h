@@ -13,9 +13,6 @@ namespace iso::python {
 // create them under `config` (-u, PYTHONIOENCODING, the locale's encoding).
 bool rebuild_stdio(const PyConfig& config);
 
-// The same streams on /dev/null, dropped at once (warm_pretouch).
-void pretouch_streams(const PyConfig& config);
-
 // os.environ and os.environb from the process's environment.
 bool rebuild_environ();
 

@@ -28,6 +28,8 @@
 #include "isolate/python.h"
 #include "protocol.h"
 
+extern char** environ;
+
 namespace iso::serve {
 
 namespace {
@@ -92,10 +94,12 @@ bool take_process_state(CallRequest& request, const std::vector<int>& fds, const
   close(fds[0]);
   umask(static_cast<mode_t>(request.umask & 0777));
   apply_limits(request.limits, server.limits);
-  clearenv();
-  for (std::string& entry : request.environment) {
-    if (entry.find('=') != std::string::npos) putenv(entry.data());  // the request outlives the process
-  }
+  // The caller's environ as it was, repeated names and all, as python3 gets
+  // it (os.environ keeps the first). The request outlives the process.
+  static std::vector<char*> entries;
+  for (std::string& entry : request.environment) entries.push_back(entry.data());
+  entries.push_back(nullptr);
+  environ = entries.data();
   std::size_t next = 1;
   for (int fd = 0; fd < 3; ++fd) {
     if ((request.stdio_mask >> fd & 1) == 0) {
