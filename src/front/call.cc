@@ -180,12 +180,6 @@ bool read_exact(int socket, char* data, std::size_t size, int* fd) {
   return true;
 }
 
-struct Frame {
-  Type type = Type::error;
-  Text<16384> payload;
-  int fd = -1;
-};
-
 std::uint64_t get_le(const char* in, int size) {
   std::uint64_t value = 0;
   for (int i = 0; i < size; ++i)
@@ -193,21 +187,29 @@ std::uint64_t get_le(const char* in, int size) {
   return value;
 }
 
+// A reply: a u32 (a pid, a wait status) or a message, NUL-terminated.
+struct Frame {
+  static constexpr std::size_t kCapacity = 16384;
+  Type type = Type::error;
+  char payload[kCapacity + 1] = {};
+  std::size_t size = 0;
+  int fd = -1;  // the pidfd that comes with "started"
+  std::uint32_t u32() const { return static_cast<std::uint32_t>(size >= 4 ? get_le(payload, 4) : 0); }
+};
+
 // false at EOF or on a frame this client cannot take.
 bool read_frame(int socket, Frame* frame) {
   char header[serve::kHeaderSize];
   frame->fd = -1;
   if (!read_exact(socket, header, sizeof(header), &frame->fd)) return false;
-  const auto size = static_cast<std::size_t>(get_le(header + 8, 4));
+  frame->size = static_cast<std::size_t>(get_le(header + 8, 4));
   if (get_le(header, 4) != serve::kReplyMagic || get_le(header + 6, 2) != serve::kProtocolVersion ||
-      size > 16000) {
+      frame->size > Frame::kCapacity) {
     return false;
   }
   frame->type = static_cast<Type>(get_le(header + 4, 2));
-  frame->payload.clear();
-  static char bytes[16384];
-  if (size > 0 && !read_exact(socket, bytes, size, &frame->fd)) return false;
-  frame->payload.add(bytes, size);
+  if (frame->size > 0 && !read_exact(socket, frame->payload, frame->size, &frame->fd)) return false;
+  frame->payload[frame->size] = '\0';
   return true;
 }
 
@@ -242,7 +244,7 @@ bool read_frame(int socket, Frame* frame) {
 class Child {
  public:
   void started(const Frame& frame) {
-    pid_ = static_cast<int>(get_le(frame.payload.c_str(), frame.payload.size() >= 4 ? 4 : 0));
+    pid_ = static_cast<int>(frame.u32());
     pidfd_ = frame.fd;
     for (int i = 0; i < pending_count_; ++i) send(pending_[i]);
     pending_count_ = 0;
@@ -333,11 +335,11 @@ bool is_set(const Call& call, const char* variable) {
         child.started(frame);
         break;
       case Type::cold:
-        go_cold(call, signals, frame.payload.c_str());
+        go_cold(call, signals, frame.payload);
       case Type::error:
-        fail(frame.payload.c_str());
+        fail(frame.payload);
       case Type::exit:
-        become(static_cast<int>(get_le(frame.payload.c_str(), frame.payload.size() >= 4 ? 4 : 0)));
+        become(static_cast<int>(frame.u32()));
       default:
         fail("isolate: an unexpected message from the server");
     }
@@ -366,6 +368,58 @@ bool parse_options(Call* call) {
   return true;
 }
 
+// The server's socket: --socket, or the default for this caller's preload
+// list; false to leave it to the core (a bad setting, serve.json unread).
+bool find_socket(const Call& call, const Path& key, Preload* preload, Path* path) {
+  if (call.socket != nullptr) {
+    path->add(call.socket);
+    return !path->overflow();
+  }
+  const char* listed = find_variable(call.envp, "ISO_PRELOAD");
+  const bool known = listed != nullptr ? parse_preload(listed, preload)
+                                       : config_preload(call.envp, preload) != Config::for_the_core;
+  return known && default_socket_path(key.c_str(), *preload, call.envp, path);
+}
+
+// What the core may mend (by starting a server) or explain goes to it; sent
+// by the core (--no-spawn), this front says what is wrong itself.
+[[noreturn]] void give_up(const Call& call, const Signals& signals, const char* a, const char* b,
+                          const char* c, const char* d) {
+  signals.restore();
+  if (!call.no_spawn) delegate(call);
+  fail(a, b, c, d);
+}
+
+// A connection to a server of this user.
+int connect_to_server(const Call& call, const Path& path, const Signals& signals) {
+  sockaddr_un address{};
+  if (path.size() >= sizeof(address.sun_path)) {
+    give_up(call, signals, "isolate: the socket path ", path.c_str(), " is too long for a Unix socket", "");
+  }
+  address.sun_family = AF_UNIX;
+  __builtin_memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const long socket = above_stdio(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  long connected = socket;
+  while (socket >= 0 && (connected = sys::connect(static_cast<int>(socket), &address)) == -EINTR) {
+  }
+  if (connected != 0) {
+    Text<64> reason;
+    reason.add(" (").add(error_text(connected)).add(")");
+    give_up(call, signals, "isolate: no server is running at ", path.c_str(), reason.c_str(),
+            "; start one with 'isolate serve'");
+  }
+  // A server of another user could read what a call hands it.
+  ucred peer{};
+  socklen_t size = sizeof(peer);
+  if (sys::getsockopt(static_cast<int>(socket), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 ||
+      peer.uid != static_cast<uid_t>(sys::geteuid())) {
+    Text<32> uid;
+    uid.add_decimal(peer.uid);
+    fail("isolate: the server at ", path.c_str(), " belongs to uid ", uid.add(", not to you").c_str());
+  }
+  return static_cast<int>(socket);
+}
+
 }  // namespace
 
 void call(int argc, char** argv, char** envp, const char* core) {
@@ -375,8 +429,7 @@ void call(int argc, char** argv, char** envp, const char* core) {
   call.envp = envp;
   call.core = core;
   if (!parse_options(&call)) delegate(call);
-
-  std::uint8_t stdio_mask = 0;
+  std::uint8_t stdio_mask = 0;  // before this process opens anything
   for (int fd = 0; fd < 3; ++fd) {
     if (sys::fcntl(fd, F_GETFD) >= 0) stdio_mask |= static_cast<std::uint8_t>(1u << fd);
   }
@@ -384,65 +437,26 @@ void call(int argc, char** argv, char** envp, const char* core) {
   build_key(core, &key);
   static Preload preload;
   static Path path;
-  if (call.socket != nullptr) {
-    path.add(call.socket);
-  } else {
-    const char* listed = find_variable(envp, "ISO_PRELOAD");
-    if (listed != nullptr ? !parse_preload(listed, &preload)
-                          : config_preload(envp, &preload) == Config::for_the_core) {
-      delegate(call);
-    }
-    if (!default_socket_path(key.c_str(), preload, envp, &path)) delegate(call);
-  }
+  if (!find_socket(call, key, &preload, &path)) delegate(call);
 
   Signals signals;
   signals.divert();
+  // Described before connecting: a spare reads the header as soon as it accepts.
   static Payload payload;
   describe(call, key, preload, signals, stdio_mask, &payload);
-  // Whatever fails from here on, the core may mend (by starting a server)
-  // or explain; sent by the core (--no-spawn), this front says it itself.
-  const auto give_up = [&](const char* a, const char* b = "", const char* c = "", const char* d = "") {
-    signals.restore();
-    if (!call.no_spawn) delegate(call);
-    fail(a, b, c, d);
-  };
   if (payload.overflow())
     go_cold(call, signals, "the command line and environment are too large to hand over");
   const long cwd = above_stdio(sys::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (cwd < 0) go_cold(call, signals, "the working directory cannot be opened to hand over");
-  sockaddr_un address{};
-  if (path.overflow() || path.size() >= sizeof(address.sun_path)) {
-    give_up("isolate: the socket path ", path.c_str(), " is too long for a Unix socket");
-  }
-  address.sun_family = AF_UNIX;
-  __builtin_memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  const long connection = above_stdio(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  long connected = connection;
-  while (connection >= 0 && (connected = sys::connect(static_cast<int>(connection), &address)) == -EINTR) {
-  }
-  if (connected != 0) {
-    Text<64> reason;
-    reason.add(" (").add(error_text(connected)).add(")");
-    give_up("isolate: no server is running at ", path.c_str(), reason.c_str(),
-            "; start one with 'isolate serve'");
-  }
-  const auto socket = static_cast<int>(connection);
-  ucred peer{};
-  socklen_t size = sizeof(peer);
-  if (sys::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 ||
-      peer.uid != static_cast<uid_t>(sys::geteuid())) {
-    Text<32> uid;
-    uid.add_decimal(peer.uid);
-    fail("isolate: the server at ", path.c_str(), " belongs to uid ", uid.add(", not to you").c_str());
-  }
-  Text<serve::kHeaderSize + 1> header;
-  header.add_le(serve::kRequestMagic, 4).add_le(static_cast<std::uint16_t>(Type::call), 2);
-  header.add_le(serve::kProtocolVersion, 2).add_le(payload.size(), 4);
+  const int socket = connect_to_server(call, path, signals);
   int fds[4] = {static_cast<int>(cwd)};
   int count = 1;
   for (int fd = 0; fd < 3; ++fd) {
     if ((stdio_mask >> fd & 1) != 0) fds[count++] = fd;
   }
+  Text<serve::kHeaderSize + 1> header;
+  header.add_le(serve::kRequestMagic, 4).add_le(static_cast<std::uint16_t>(Type::call), 2);
+  header.add_le(serve::kProtocolVersion, 2).add_le(payload.size(), 4);
   if (!send_with_fds(socket, header.c_str(), header.size(), nullptr, 0) ||
       !send_with_fds(socket, payload.c_str(), payload.size(), fds, count)) {
     fail("isolate: cannot send the request to ", path.c_str());
