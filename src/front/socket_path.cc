@@ -129,22 +129,29 @@ Config config_preload(char** envp, Preload* out) {
   const long found = config.overflow() ? -ENAMETOOLONG : sys::stat(config.c_str(), &info);
   if (found == -ENOENT || found == -ENOTDIR) return Config::none;
   if (found != 0) return Config::for_the_core;
-  // settings.cc: preload_cache_path().
-  Text<kPathCapacity + 128> identity;
-  identity.add(config.c_str()).add('\n').add_decimal(info.st_dev).add(':').add_decimal(info.st_ino).add(' ');
-  identity.add_decimal(info.st_size).add(' ').add_decimal(static_cast<std::uint64_t>(info.st_mtim.tv_sec));
-  identity.add('.').add_decimal(static_cast<std::uint64_t>(info.st_mtim.tv_nsec));
+  // settings.cc: leave_for_the_front(): the list, under the version of
+  // serve.json it was read from.
   Path cache;
-  if (identity.overflow() || !private_directory(envp, &cache)) return Config::for_the_core;
-  cache.add("/preload-").add_hex(fnv1a(identity.data(), identity.size()), 16);
-  const long fd = sys::open(cache.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!private_directory(envp, &cache)) return Config::for_the_core;
+  cache.add("/preload-").add_hex(fnv1a(config.c_str(), config.size()), 16);
+  Text<128> version;
+  version.add_decimal(info.st_dev)
+      .add(':')
+      .add_decimal(info.st_ino)
+      .add(' ')
+      .add_decimal(info.st_size)
+      .add(' ');
+  version.add_decimal(static_cast<std::uint64_t>(info.st_mtim.tv_sec)).add('.');
+  version.add_decimal(static_cast<std::uint64_t>(info.st_mtim.tv_nsec)).add('\n');
+  const long fd = cache.overflow() ? -ENAMETOOLONG : sys::open(cache.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Config::for_the_core;
   static char list[8192];
   const long size = sys::read(static_cast<int>(fd), list, sizeof(list) - 1);
   sys::close(static_cast<int>(fd));
   if (size < 0 || size == static_cast<long>(sizeof(list) - 1)) return Config::for_the_core;
   list[size] = '\0';
-  return parse_preload(list, out) ? Config::read : Config::for_the_core;
+  if (!starts_with(list, version.c_str())) return Config::for_the_core;  // serve.json changed since
+  return parse_preload(list + version.size(), out) ? Config::read : Config::for_the_core;
 }
 
 void build_key(const char* core, Path* out) {

@@ -54,27 +54,22 @@ std::uint64_t fingerprint(const std::string& text) {
 }
 
 // The front (src/front/) reads no JSON: the core leaves it serve.json's list,
-// checked, in the socket directory, under a name that changes with the file.
-std::string preload_cache_path(const std::string& config, const struct stat& info) {
-  const std::string identity = config + "\n" + std::to_string(info.st_dev) + ":" +
-                               std::to_string(info.st_ino) + " " + std::to_string(info.st_size) + " " +
-                               std::to_string(info.st_mtim.tv_sec) + "." +
-                               std::to_string(info.st_mtim.tv_nsec);
-  char name[40];
-  std::snprintf(name, sizeof(name), "/preload-%016llx",
-                static_cast<unsigned long long>(fingerprint(identity)));
-  return socket_directory() + name;
-}
-
+// checked, in the socket directory, one file per serve.json path, whose first
+// line names the version of the file the list was read from.
 void leave_for_the_front(const std::string& config, const struct stat& info,
                          const std::vector<std::string>& modules) {
   try {
-    const std::string path = preload_cache_path(config, info);
+    char name[40];
+    std::snprintf(name, sizeof(name), "/preload-%016llx",
+                  static_cast<unsigned long long>(fingerprint(config)));
+    const std::string path = socket_directory() + name;
     const std::string temporary = path + ".tmp" + std::to_string(getpid());
     std::string joined;
-    for (const std::string& name : modules) joined += (joined.empty() ? "" : ",") + name;
+    for (const std::string& module : modules) joined += (joined.empty() ? "" : ",") + module;
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << joined;
+    out << info.st_dev << ':' << info.st_ino << ' ' << info.st_size << ' ' << info.st_mtim.tv_sec << '.'
+        << info.st_mtim.tv_nsec << '\n'
+        << joined;
     out.close();
     if (!out || std::rename(temporary.c_str(), path.c_str()) != 0) std::remove(temporary.c_str());
   } catch (const ServeError&) {
