@@ -89,7 +89,7 @@ void add_string(Payload* out, const char* text, std::size_t size) {
   out->add_le(size, 4).add(text, size);
 }
 
-// protocol.cc: encode(CallRequest), field by field.
+// The CallRequest that protocol.cc: decode_call() reads, field by field.
 void describe(const Call& call, const Path& key, const Preload& preload, const Signals& signals,
               std::uint8_t stdio_mask, Payload* out) {
   add_string(out, key.c_str(), key.size());

@@ -83,22 +83,6 @@ void Writer::u32(std::uint32_t value) {
   bytes_.append(reinterpret_cast<char*>(out), 4);
 }
 
-void Writer::u64(std::uint64_t value) {
-  unsigned char out[8];
-  put_le(out, value, 8);
-  bytes_.append(reinterpret_cast<char*>(out), 8);
-}
-
-void Writer::str(std::string_view value) {
-  u32(static_cast<std::uint32_t>(value.size()));
-  bytes_.append(value);
-}
-
-void Writer::strings(const std::vector<std::string>& values) {
-  u32(static_cast<std::uint32_t>(values.size()));
-  for (const std::string& value : values) str(value);
-}
-
 std::string_view Reader::take(std::size_t count) {
   if (count > rest_.size()) throw ServeError("isolate: a malformed message (truncated)");
   const std::string_view taken = rest_.substr(0, count);
@@ -126,26 +110,6 @@ std::vector<std::string> Reader::strings() {
   values.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) values.push_back(str());
   return values;
-}
-
-std::string encode(const CallRequest& request) {
-  Writer out;
-  out.str(request.build_key);
-  out.u8(request.check_preload ? 1 : 0);
-  out.strings(request.preload);
-  out.strings(request.args);
-  out.strings(request.environment);
-  out.u32(request.umask);
-  out.u64(request.blocked_signals);
-  out.u64(request.ignored_signals);
-  out.u32(static_cast<std::uint32_t>(request.limits.size()));
-  for (const Limit& limit : request.limits) {
-    out.u32(limit.resource);
-    out.u64(limit.soft);
-    out.u64(limit.hard);
-  }
-  out.u8(request.stdio_mask);
-  return out.bytes();
 }
 
 CallRequest decode_call(std::string_view payload) {

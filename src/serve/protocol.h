@@ -31,11 +31,7 @@ Header decode_header(const unsigned char in[kHeaderSize]);
 // Little-endian fields; Reader throws ServeError past the end.
 class Writer {
  public:
-  void u8(std::uint8_t value) { bytes_.push_back(static_cast<char>(value)); }
   void u32(std::uint32_t value);
-  void u64(std::uint64_t value);
-  void str(std::string_view value);
-  void strings(const std::vector<std::string>& values);
   const std::string& bytes() const { return bytes_; }
 
  private:
@@ -77,8 +73,8 @@ struct CallRequest {
   std::uint8_t stdio_mask = 0;  // bit K: the caller's fd K is open and passed
 };
 
-std::string encode(const CallRequest& request);
-CallRequest decode_call(std::string_view payload);  // throws ServeError
+// The front (src/front/call.cc: describe) writes it; throws ServeError.
+CallRequest decode_call(std::string_view payload);
 
 // Sends a whole frame and its fds; false on error (errno set). Never raises SIGPIPE.
 bool send_frame(int socket, Type type, std::string_view payload, const std::vector<int>& fds = {});
