@@ -15,9 +15,11 @@ extern "C" {
 
 // In assembly, so that the compiler cannot turn them back into calls to
 // these very functions.
+// They return the destination as it was: the compiler relies on that.
 void* memcpy(void* to, const void* from, std::size_t size) {
+  void* start = to;
   asm volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(size) : : "memory");
-  return to;
+  return start;
 }
 
 void* memmove(void* to, const void* from, std::size_t size) {
