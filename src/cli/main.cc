@@ -79,9 +79,9 @@ int run_cli(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc >= 1 && iso::cli::invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
-  // The `isolate` front (front.cc) runs calls itself; this is for the core run directly.
+  // The front (src/front/) makes calls itself; it execs this core for a call
+  // only to start a server or to read or explain the settings.
   if (iso::cli::is_call(argc, argv)) {
-    // Every call pays this process's exit: no static destructors to run.
     const int status = iso::serve::call_main(argc - 2, argv + 2);
     std::fflush(nullptr);
     _exit(status);

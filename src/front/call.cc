@@ -375,10 +375,11 @@ bool find_socket(const Call& call, const Path& key, Preload* preload, Path* path
     path->add(call.socket);
     return !path->overflow();
   }
+  if (!private_directory(call.envp, path)) return false;
   const char* listed = find_variable(call.envp, "ISO_PRELOAD");
   const bool known = listed != nullptr ? parse_preload(listed, preload)
-                                       : config_preload(call.envp, preload) != Config::for_the_core;
-  return known && default_socket_path(key.c_str(), *preload, call.envp, path);
+                                       : config_preload(call.envp, *path, preload) != Config::for_the_core;
+  return known && add_socket_name(key.c_str(), *preload, call.envp, path);
 }
 
 // What the core may mend (by starting a server) or explain goes to it; sent

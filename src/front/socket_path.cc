@@ -60,22 +60,6 @@ std::uint64_t fnv1a(const char* bytes, std::size_t size) {
   return hash;
 }
 
-// identity.cc: socket_directory(), without the messages.
-bool private_directory(char** envp, Path* out) {
-  const char* runtime = find_variable(envp, "XDG_RUNTIME_DIR");
-  if (runtime != nullptr && runtime[0] == '/') {
-    out->add(runtime).add("/isolate");
-  } else {
-    out->add("/tmp/isolate-").add_decimal(static_cast<std::uint64_t>(sys::geteuid()));
-  }
-  if (out->overflow()) return false;
-  const long made = sys::mkdir(out->c_str(), 0700);
-  if (made < 0 && made != -EEXIST) return false;
-  struct stat info {};
-  return sys::lstat(out->c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
-         info.st_uid == static_cast<uid_t>(sys::geteuid()) && (info.st_mode & 077) == 0;
-}
-
 }  // namespace
 
 const char* find_variable(char** envp, const char* name) {
@@ -115,7 +99,22 @@ bool parse_preload(const char* value, Preload* out) {
   return !out->storage.overflow();
 }
 
-Config config_preload(char** envp, Preload* out) {
+bool private_directory(char** envp, Path* out) {
+  const char* runtime = find_variable(envp, "XDG_RUNTIME_DIR");
+  if (runtime != nullptr && runtime[0] == '/') {
+    out->add(runtime).add("/isolate");
+  } else {
+    out->add("/tmp/isolate-").add_decimal(static_cast<std::uint64_t>(sys::geteuid()));
+  }
+  if (out->overflow()) return false;
+  const long made = sys::mkdir(out->c_str(), 0700);
+  if (made < 0 && made != -EEXIST) return false;
+  struct stat info {};
+  return sys::lstat(out->c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
+         info.st_uid == static_cast<uid_t>(sys::geteuid()) && (info.st_mode & 077) == 0;
+}
+
+Config config_preload(char** envp, const Path& directory, Preload* out) {
   Path config;
   const char* config_home = find_variable(envp, "XDG_CONFIG_HOME");
   if (config_home != nullptr && config_home[0] == '/') {
@@ -132,8 +131,7 @@ Config config_preload(char** envp, Preload* out) {
   // settings.cc: leave_for_the_front(): the list, under the version of
   // serve.json it was read from.
   Path cache;
-  if (!private_directory(envp, &cache)) return Config::for_the_core;
-  cache.add("/preload-").add_hex(fnv1a(config.c_str(), config.size()), 16);
+  cache.add(directory.c_str()).add("/preload-").add_hex(fnv1a(config.c_str(), config.size()), 16);
   Text<128> version;
   version.add_decimal(info.st_dev)
       .add(':')
@@ -167,7 +165,7 @@ void build_key(const char* core, Path* out) {
   out->add_decimal(static_cast<std::uint64_t>(info.st_mtim.tv_nsec));
 }
 
-bool default_socket_path(const char* key, const Preload& preload, char** envp, Path* out) {
+bool add_socket_name(const char* key, const Preload& preload, char** envp, Path* path) {
   static Text<1 << 20> identity;
   identity.clear();
   identity.add(key).add('\n');
@@ -187,9 +185,9 @@ bool default_socket_path(const char* key, const Preload& preload, char** envp, P
     startup[at] = *entry;
   }
   for (int i = 0; i < count; ++i) identity.add(startup[i], length(startup[i]) + 1);  // with its NUL
-  if (identity.overflow() || !private_directory(envp, out)) return false;
-  out->add("/serve-").add_hex(fnv1a(identity.data(), identity.size()), 16).add(".sock");
-  return !out->overflow();
+  if (identity.overflow()) return false;
+  path->add("/serve-").add_hex(fnv1a(identity.data(), identity.size()), 16).add(".sock");
+  return !path->overflow();
 }
 
 }  // namespace iso::front

@@ -25,17 +25,21 @@ bool parse_preload(const char* value, Preload* out);
 // The value of `name` in `envp`, or nullptr.
 const char* find_variable(char** envp, const char* name);
 
+// The socket directory (identity.cc: socket_directory()), created 0700 if
+// missing; false when it is not private to the user (the core explains why).
+bool private_directory(char** envp, Path* out);
+
 // The preload list of $XDG_CONFIG_HOME/isolate/serve.json (or ~/.config/…),
 // which the core reads (it has a JSON parser) and leaves, checked, in the
-// socket directory for this front (settings.cc: leave_for_the_front).
+// socket `directory` for this front (settings.cc: leave_for_the_front).
 enum class Config { none, read, for_the_core };
-Config config_preload(char** envp, Preload* out);
+Config config_preload(char** envp, const Path& directory, Preload* out);
 
 // The key a server and its callers must share (identity.cc: build_key).
 void build_key(const char* core, Path* out);
 
-// The server's socket for this caller, in a private directory created if
-// missing; false when the directory is not private (the core explains why).
-bool default_socket_path(const char* key, const Preload& preload, char** envp, Path* out);
+// Appends to `path`, the socket directory, the name of this caller's server's
+// socket (settings.cc: default_socket_path).
+bool add_socket_name(const char* key, const Preload& preload, char** envp, Path* path);
 
 }  // namespace iso::front

@@ -68,10 +68,6 @@ class Text {
     data_[0] = '\0';
     overflow_ = false;
   }
-  void truncate(std::size_t size) {
-    if (size < size_) size_ = size;
-    data_[size_] = '\0';
-  }
   const char* c_str() const { return data_; }
   char* data() { return data_; }
   std::size_t size() const { return size_; }

@@ -6,7 +6,6 @@
 // core then reads the settings, reports what is wrong or starts the server,
 // and execs the front again with the server's socket.
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,8 +21,6 @@
 #include "isolate/serve.h"
 #include "protocol.h"
 #include "spawn.h"
-
-extern char** environ;
 
 namespace iso::serve {
 

@@ -23,11 +23,6 @@ namespace iso::serve {
 
 namespace {
 
-std::string& named_core() {
-  static std::string path;
-  return path;
-}
-
 std::string own_executable() {
   char path[4096];
   const ssize_t size = readlink("/proc/self/exe", path, sizeof(path) - 1);
@@ -62,13 +57,9 @@ std::string check_private_directory(const std::string& path) {
 
 }  // namespace
 
-void set_core_executable(std::string path) {
-  named_core() = std::move(path);
-}
-
 const std::string& core_executable() {
   static const std::string own = own_executable();
-  return named_core().empty() ? own : named_core();
+  return own;
 }
 
 std::string build_key() {
@@ -100,20 +91,15 @@ std::vector<std::string> startup_environment(char** environment) {
   return startup_environment(std::move(entries));
 }
 
-std::uint8_t fill_closed_stdio() {
-  std::uint8_t open_fds = 0;
+void fill_closed_stdio() {
   for (int fd = 0; fd < 3; ++fd) {
-    if (fcntl(fd, F_GETFD) >= 0) open_fds |= static_cast<std::uint8_t>(1u << fd);
-  }
-  for (int fd = 0; fd < 3; ++fd) {
-    if ((open_fds >> fd & 1) != 0) continue;
-    const int null = open("/dev/null", O_RDWR);
+    if (fcntl(fd, F_GETFD) >= 0) continue;
+    const int null = open("/dev/null", O_RDWR);  // the lowest free number: `fd` itself
     if (null >= 0 && null != fd) {
       dup2(null, fd);
       close(null);
     }
   }
-  return open_fds;
 }
 
 std::string socket_directory() {

@@ -10,11 +10,8 @@
 
 namespace iso::serve {
 
-// The executable that embeds CPython and serves (`isolate serve`) and runs
-// cold calls (`isolate run`): this process's own binary unless the small
-// `isolate` front (src/cli/front.cc), which has no Python in it, named the
-// core it execs. Set before anything below is used.
-void set_core_executable(std::string path);
+// This process's own binary, the core (the `isolate` front, src/front/, has
+// no Python): what a spawned server and a cold `isolate run` exec.
 const std::string& core_executable();
 
 // Identifies the core executable and the CPython it embeds; a server and a
@@ -30,9 +27,9 @@ bool is_startup_variable(const char* entry);  // "NAME=VALUE"
 std::vector<std::string> startup_environment(std::vector<std::string> environment);
 std::vector<std::string> startup_environment(char** environment);
 
-// Which of fds 0-2 are open (bit K for fd K); the closed ones get /dev/null,
-// so that the process's own sockets and files never take those numbers.
-std::uint8_t fill_closed_stdio();
+// Puts /dev/null on whichever of fds 0-2 is closed, so that the process's own
+// sockets and files never take those numbers.
+void fill_closed_stdio();
 
 // The socket directory: created 0700 if missing; throws ServeError if it is
 // not a directory that only the user can enter.
