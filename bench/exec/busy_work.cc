@@ -15,7 +15,7 @@
 //   seq_direct     plain loop                runtime_seq   ThreadPool(1), automatic
 //   dyn            parallel_for_dyn, fixed(1) fnptr         parallel_for, fixed(1)
 //   sweep_dyn/C    parallel_for_dyn, fixed(C) sweep_fnptr/C parallel_for, fixed(C)
-//   auto_chunked   parallel_for, automatic   cursor_*      the same on Schedule::shared_cursor
+//   auto_chunked   parallel_for, automatic   cursor_*      the same on the shared-cursor schedule
 //   tbb_auto, tbb_static    tbb::parallel_for, auto_partitioner / static_partitioner
 //   omp_static, omp_guided  #pragma omp parallel for schedule(static) / schedule(guided)
 // dispatch/<variant>/2: a loop over 2 items whose body stores one int (the
@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exec/variants.h"
 #include "isolate/exec.h"
 
 namespace {
@@ -104,8 +105,9 @@ void measure(benchmark::State& state, std::size_t n, Loop loop) {
 
 // One process-wide pool per schedule, like a program's default pool.
 iso::ThreadPool& cursor_pool() {
-  static iso::ThreadPool pool(0, iso::Schedule::shared_cursor);
-  return pool;
+  static const std::unique_ptr<iso::ThreadPool> pool =
+      iso::exec_detail::make_pool(0, iso::exec_detail::Schedule::shared_cursor);
+  return *pool;
 }
 iso::ThreadPool& single_pool() {
   static iso::ThreadPool pool(1);
@@ -131,7 +133,7 @@ struct Variants {
     const std::function<void(std::size_t)> body = [=](std::size_t i) {
       out[i] = busy_work(static_cast<std::int32_t>(i + off), Iters);
     };
-    iso::parallel_for_dyn(0, n, body, chunking);
+    iso::exec_detail::parallel_for_dyn(0, n, body, chunking);
   }
   static void auto_chunked(std::int32_t* out, std::size_t n, std::size_t off) {
     iso::parallel_for(0, n,

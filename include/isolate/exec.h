@@ -1,5 +1,6 @@
-// isolate/exec.h — iso::parallel_for: a chunked parallel loop over an index
-// range on a pool of threads (DESIGN.md §4).
+// isolate/exec.h — iso::parallel_for (component isolate::exec): a chunked
+// parallel loop over an index range on a pool of threads. Needs nothing but
+// the C++ standard library and pthreads.
 //
 //   iso::parallel_for(0, n, [&](std::size_t i) { out[i] = f(in[i]); });
 //   iso::parallel_for(0, n, body, iso::Chunking::fixed(1000));
@@ -26,7 +27,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -51,15 +51,22 @@ class Chunking {
   std::size_t items_;
 };
 
-// How threads find chunks. `stealing` (the default): each thread starts on its
-// own contiguous share and takes chunks from the others' shares when done;
-// `shared_cursor`: all threads take the next chunk from one counter. Kept
-// selectable for the comparison in docs/BENCHMARKS.md.
-enum class Schedule : std::uint8_t { stealing, shared_cursor };
-
 class ThreadPool;
 
+// The largest ISO_THREADS, and the largest pool of the default size.
+inline constexpr std::size_t kMaxThreads = 4096;
+
+// The threads of a pool that names none, the caller included: ISO_THREADS
+// (1 to kMaxThreads), else the CPUs this process may run on (its affinity
+// mask). Read once, at the first call.
+std::size_t default_concurrency();
+
 namespace exec_detail {
+
+// How threads find chunks (src/exec/variants.h): each its own lane, stealing
+// from the others when done, unless a benchmark asks otherwise.
+enum class Schedule : std::uint8_t;
+struct PoolAccess;
 
 // What a call site has learned: picoseconds per item (0: nothing yet), and
 // from it the batch size under which a loop runs inline (0: never).
@@ -119,13 +126,12 @@ class ThreadPool {
   // `threads` counts the calling thread: ThreadPool(1) runs everything on the
   // caller. 0: ISO_THREADS, or the CPUs this process may run on. Threads start
   // at the first loop that needs them.
-  explicit ThreadPool(std::size_t threads = 0, Schedule schedule = Schedule::stealing);
+  explicit ThreadPool(std::size_t threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   std::size_t size() const noexcept;
-  Schedule schedule() const noexcept;
   // Joins the threads once the running loop (if any) ends; later loops run on
   // the calling thread. The destructor does it too.
   void shutdown();
@@ -159,11 +165,6 @@ class ThreadPool {
     run(begin, end, {&exec_detail::run_chunk<B>, const_cast<void*>(static_cast<const void*>(&body)), &site},
         chunking, "parallel_for_chunks");
   }
-
-  // The boxed path: one std::function call per item. The call site is the
-  // type of the callable inside the std::function.
-  void parallel_for_dyn(std::size_t begin, std::size_t end, const std::function<void(std::size_t)>& body,
-                        Chunking chunking = Chunking::automatic());
 
   // combine(combine(...combine(identity, map(begin))...), map(end - 1)),
   // computed in blocks fixed by the item count: for an associative combine the
@@ -202,6 +203,8 @@ class ThreadPool {
   }
 
  private:
+  friend struct exec_detail::PoolAccess;  // the variants benchmarks compare (src/exec/variants.h)
+  ThreadPool(std::size_t threads, exec_detail::Schedule schedule);
   void run(std::size_t begin, std::size_t end, const exec_detail::Loop& loop, Chunking chunking,
            const char* api);
 
@@ -223,9 +226,6 @@ void parallel_for_chunks(std::size_t begin, std::size_t end, Body&& body,
                          Chunking chunking = Chunking::automatic()) {
   default_pool().parallel_for_chunks(begin, end, std::forward<Body>(body), chunking);
 }
-
-void parallel_for_dyn(std::size_t begin, std::size_t end, const std::function<void(std::size_t)>& body,
-                      Chunking chunking = Chunking::automatic());
 
 template <class T, class Map, class Combine>
 T parallel_reduce(std::size_t begin, std::size_t end, T identity, Map&& map, Combine&& combine,

@@ -14,8 +14,10 @@ define functions with `def` at the top level of a module or of the script,
 and keep a script's own work under `if __name__ == "__main__":`, because a
 sub-interpreter imports the script to find its functions.
 
-The C half (_Pool, _build_backends, _auto_backend) is put in this module's
-namespace before this code runs (src/python/api_module.cc).
+The C half (_Pool, _build_backends) is put in this module's namespace
+before this code runs (src/api/module.cc). How many workers, which backend and
+how many calls per batch are the pool's policy, in C++ (include/isolate/pool.h),
+the same for `isolate map`.
 """
 import atexit as _atexit
 import concurrent.futures as _futures
@@ -30,9 +32,6 @@ import weakref as _weakref
 
 __all__ = ["map", "PoolExecutor", "WorkerError", "backends"]
 
-_BACKENDS = ("auto", "subinterp", "threads", "process")
-_CHUNK_SECONDS = 0.005  # chunksize="auto" aims at this much work per hand-over
-_MAX_CHUNK = 4096  # calls per batch; tiny calls need big batches to amortise a batch's cost
 _PROTOCOL = 5
 _ONE, _STAR, _FULL = 0, 1, 2  # how a batch holds its calls (_map_worker.ONE, STAR, FULL)
 
@@ -64,23 +63,6 @@ def backends():
     """The pool backends this build supports, e.g. ['subinterp', 'process'];
     'threads' runs anywhere, in parallel only on a free-threaded CPython."""
     return _build_backends()
-
-
-def _default_workers():
-    env = _os.environ.get("ISO_THREADS")
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            n = 0
-        if 1 <= n <= 1024:
-            return n
-        _warnings.warn(f"isolate: ignoring ISO_THREADS={env} (expected a number from 1 to 1024)",
-                       RuntimeWarning, stacklevel=4)
-    try:
-        return len(_os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return _os.cpu_count() or 1
 
 
 def _ref(fn):
@@ -121,37 +103,37 @@ def _refuse_while_importing():
                            "`if __name__ == \"__main__\":`")
 
 
-def _choose_backend(backend, ref):
-    source = "backend"
-    if backend == "auto" and _os.environ.get("ISO_BACKEND"):
-        backend, source = _os.environ["ISO_BACKEND"], "ISO_BACKEND"
-    if backend not in _BACKENDS:
-        raise ValueError(f"isolate: unknown {source} {backend!r} (expected one of {', '.join(_BACKENDS)})")
-    if backend == "subinterp" and "subinterp" not in backends():
-        raise ValueError(f"isolate: backend 'subinterp' needs CPython >= 3.12; this is {_sys.version.split()[0]}")
-    if backend != "auto":
-        return backend
-    chosen = _auto_backend()
-    # A sub-interpreter cannot import a __main__ without a file (-c, stdin,
-    # the prompt): map() knows its function; an executor assumes the worst.
-    if chosen == "subinterp":
-        fileless = getattr(_sys.modules["__main__"], "__file__", None) is None
-        if (ref is None and fileless) or (ref is not None and ref[0] == "__main__" and ref[2] is None):
-            return "process"
-    return chosen
+def _main_has_file(ref):
+    """Whether a sub-interpreter can import the __main__ that the functions
+    may come from: ref's, or for an executor (ref None) any of them."""
+    if ref is None:
+        return getattr(_sys.modules["__main__"], "__file__", None) is not None
+    return ref[0] != "__main__" or ref[2] is not None
 
 
-def _open_pool(backend, workers, ref):
-    chosen = _choose_backend(backend, ref)
+def _check_max_workers(max_workers):
+    if max_workers is not None and (not isinstance(max_workers, int) or isinstance(max_workers, bool)
+                                    or max_workers < 1):
+        raise ValueError(f"isolate: max_workers must be a positive int, not {max_workers!r}")
+
+
+def _check_chunksize(chunksize):
+    if chunksize != "auto" and (not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1):
+        raise ValueError(f"isolate: chunksize must be a positive int or 'auto', not {chunksize!r}")
+
+
+def _open_pool(backend, max_workers, ref):
+    """A _Pool whose workers load `ref` when they start (None: functions
+    unknown yet). The backend, the worker count and the fallback from
+    sub-interpreters to processes are the pool's policy (C++)."""
+    if not isinstance(backend, str):
+        raise TypeError(f"isolate: backend must be a str, not {type(backend).__name__}")
     preload = _json.dumps({"path": _sys.path, "ref": ref})  # what every worker loads (_map_worker.load)
-    try:
-        return _Pool(chosen, workers, preload)
-    except ImportError as e:
-        if backend != "auto" or chosen != "subinterp":
-            raise
-        _warnings.warn(f"isolate: module {e.name} cannot be loaded in a sub-interpreter; "
+    pool = _Pool(backend, max_workers or 0, preload, _main_has_file(ref), ref is not None)
+    if pool.refused_module is not None:
+        _warnings.warn(f"isolate: module {pool.refused_module} cannot be loaded in a sub-interpreter; "
                        "using backend 'process' instead", RuntimeWarning, stacklevel=4)
-        return _Pool("process", workers, preload)
+    return pool
 
 
 def _exception_of(exc, detail):
@@ -226,7 +208,10 @@ class PoolExecutor(_futures.Executor):
 
     max_workers: default ISO_THREADS, else the CPUs this process may use.
     backend: "auto" (or what ISO_BACKEND says), "subinterp", "threads" or
-    "process"; ISO_FORCE_PROCESS=1 makes "auto" pick "process".
+    "process"; ISO_FORCE_PROCESS=1 makes "auto" pick "process". Under
+    "auto", an executor whose process has already loaded a module that
+    sub-interpreters refuse starts on processes instead, with a
+    RuntimeWarning naming the module: its functions may need that module.
 
     A future can be cancelled until its result arrives (a worker may still
     compute it). Process workers are forked when the executor starts: they
@@ -235,12 +220,10 @@ class PoolExecutor(_futures.Executor):
 
     def __init__(self, max_workers=None, backend="auto", *, _preload=None):
         _refuse_while_importing()
-        workers = _default_workers() if max_workers is None else max_workers
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-            raise ValueError(f"isolate: max_workers must be a positive int, not {max_workers!r}")
-        self._pool = _open_pool(backend, workers, _preload)
+        _check_max_workers(max_workers)
+        self._pool = _open_pool(backend, max_workers, _preload)
         self.backend = self._pool.backend
-        self.workers = self._pool.workers
+        self.max_workers = self._pool.workers
         self._submit_lock = _threading.Lock()
         self._pending = {}  # batch index -> (Future, calls, single), until its results arrive
         self._next_index = 0
@@ -248,6 +231,13 @@ class PoolExecutor(_futures.Executor):
         self._collector = _threading.Thread(target=self._collect, name="isolate-collector", daemon=True)
         self._collector.start()
         _live.add(self)
+
+    @property
+    def workers(self):
+        """Deprecated: max_workers."""
+        _warnings.warn("isolate: PoolExecutor.workers is deprecated; use max_workers", DeprecationWarning,
+                       stacklevel=2)
+        return self.max_workers
 
     def submit(self, fn, /, *args, **kwargs):
         future = _futures.Future()
@@ -264,7 +254,7 @@ class PoolExecutor(_futures.Executor):
         """As Executor.map; chunksize (an int, or "auto" to aim at ~5 ms of
         work per batch) is how many calls go to a worker at once."""
         end = None if timeout is None else timeout + _time.monotonic()
-        batches = self._submit_batches(_ref(fn), _STAR, zip(*iterables), chunksize)
+        batches = self._submit_batches(_ref(fn), _STAR, zip(*iterables), chunksize, end=end)
 
         def results():
             try:
@@ -298,13 +288,12 @@ class PoolExecutor(_futures.Executor):
         if wait and self._collector is not _threading.current_thread():
             self._collector.join()
 
-    def _submit_batches(self, ref, form, calls, chunksize, failed=None):
+    def _submit_batches(self, ref, form, calls, chunksize, failed=None, end=None):
         """Futures of [(ok, value or exception), ...], one per batch of calls.
         With `failed` (an Event), a batch with a failure sets it and no more
-        batches are submitted: map() raises the first failure anyway."""
-        if chunksize != "auto" and (not isinstance(chunksize, int) or isinstance(chunksize, bool)
-                                    or chunksize < 1):
-            raise ValueError(f"isolate: chunksize must be a positive int or 'auto', not {chunksize!r}")
+        batches are submitted: map() raises the first failure anyway. Past
+        `end` (a time.monotonic() deadline), TimeoutError."""
+        _check_chunksize(chunksize)
         batches, chunk = [], []
         def watch(batch):
             if batch.cancelled() or batch.exception() is not None or not all(ok for ok, _ in batch.result()):
@@ -326,6 +315,10 @@ class PoolExecutor(_futures.Executor):
                 size = self._chunk_size(chunksize)
                 if failed is not None and failed.is_set():
                     return batches
+                if end is not None and _time.monotonic() > end:
+                    for batch in batches:
+                        batch.cancel()
+                    raise TimeoutError()
         if chunk:
             submit(chunk)
         return batches
@@ -350,12 +343,7 @@ class PoolExecutor(_futures.Executor):
             return [_done_batch([(False, e)])]
 
     def _chunk_size(self, chunksize):
-        if chunksize != "auto":
-            return chunksize
-        per_item = self._pool.seconds_per_item
-        if per_item <= 0:
-            return 1  # the first batches measure
-        return max(1, min(_MAX_CHUNK, int(_CHUNK_SECONDS / per_item)))
+        return chunksize if chunksize != "auto" else self._pool.chunk_size()
 
     @staticmethod
     def _pack(ref, form, calls):
@@ -398,17 +386,35 @@ class PoolExecutor(_futures.Executor):
             self._pool.close()
 
 
-def map(func, iterable, *, workers=None, backend="auto", chunksize="auto"):
-    """[func(x) for x in iterable], computed by a pool of isolates: a list in
-    input order. The exception of the first failing item (in input order) is
-    raised, with the worker's traceback as its __cause__."""
+_UNSET = object()
+
+
+def map(func, *iterables, max_workers=None, backend="auto", chunksize="auto", timeout=None, workers=_UNSET):
+    """[func(*args) for args in zip(*iterables)], computed by a pool of
+    isolates: a list in input order. The exception of the first failing item
+    (in input order) is raised, with the worker's traceback as its __cause__.
+    The keywords are PoolExecutor's and Executor.map's: max_workers, backend,
+    chunksize ("auto": ~5 ms of work per batch), timeout (seconds for the
+    whole call; TimeoutError after). workers= is a deprecated max_workers."""
+    if workers is not _UNSET:
+        _warnings.warn("isolate.map(workers=...) is deprecated; use max_workers=", DeprecationWarning,
+                       stacklevel=2)
+        if max_workers is not None:
+            raise TypeError("isolate.map() got both max_workers and its deprecated alias workers")
+        max_workers = workers
+    if not iterables:
+        raise TypeError("isolate.map() needs at least one iterable")
+    end = None if timeout is None else timeout + _time.monotonic()
     ref = _ref(func)
     _refuse_while_importing()
-    executor = PoolExecutor(workers, backend, _preload=ref)
+    _check_max_workers(max_workers)
+    _check_chunksize(chunksize)
+    form, calls = (_ONE, iterables[0]) if len(iterables) == 1 else (_STAR, zip(*iterables))
+    executor = PoolExecutor(max_workers, backend, _preload=ref)
     try:
         results = []
-        for batch in executor._submit_batches(ref, _ONE, iterable, chunksize, failed=_threading.Event()):
-            for ok, value in batch.result():
+        for batch in executor._submit_batches(ref, form, calls, chunksize, failed=_threading.Event(), end=end):
+            for ok, value in batch.result(None if end is None else end - _time.monotonic()):
                 if not ok:
                     raise value
                 results.append(value)

@@ -233,6 +233,13 @@ void heap_collect(Heap* h, bool force) {
   heap_release_empty(h, !force);
 }
 
+std::size_t heaps_made() {
+  LockGuard guard(g_heaps_lock);
+  std::size_t count = 0;
+  for (Heap* h = g_heaps; h != nullptr; h = h->next_all) ++count;
+  return count;
+}
+
 void heaps_sum_stats(Stats& out) {
   out = Stats{};
   LockGuard guard(g_heaps_lock);

@@ -1,6 +1,6 @@
 // The isolate command line: the core executable, which embeds CPython. The
-// `isolate` command users run is the small front (front.cc), which execs this
-// for everything but `isolate call`.
+// `isolate` command users run is the small front (src/front/), which execs
+// this for everything but `isolate call`.
 //
 // `run` and `call` are dispatched before any option parsing: everything after
 // them is python3's own command line and goes to the interpreter untouched
@@ -12,12 +12,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include "api/module.h"
+#include "contract/invocation.h"
 #include "info_command.h"
-#include "invocation.h"
 #include "isolate/python.h"
-#include "isolate/serve.h"
 #include "isolate/version.h"
 #include "map_command.h"
+#include "serve/serve.h"
 #include "serve_command.h"
 
 namespace {
@@ -77,11 +78,13 @@ int run_cli(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 1 && iso::cli::invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
+  // `import isolate`, in every interpreter this process starts.
+  iso::api::register_module();
+  if (argc >= 1 && iso::contract::invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
   // The front (src/front/) makes calls itself; it execs this core for a call
   // only to start a server or to read or explain the settings.
-  if (iso::cli::is_call(argc, argv)) {
+  if (iso::contract::is_call(argc, argv)) {
     const int status = iso::serve::call_main(argc - 2, argv + 2);
     std::fflush(nullptr);
     _exit(status);

@@ -22,7 +22,7 @@
 #include <unordered_map>
 
 #include "isolate/conc/sharded_lru.h"
-#include "isolate/python.h"
+#include "isolate/pool.h"
 #include "map_io.h"
 
 namespace iso::cli {
@@ -30,8 +30,6 @@ namespace iso::cli {
 namespace {
 
 constexpr std::ptrdiff_t kMaxInFlight = 16384;
-constexpr double kChunkSeconds = 0.005;  // automatic chunks aim at this much work each
-constexpr std::size_t kMaxChunk = 512;
 
 using Clock = std::chrono::steady_clock;
 
@@ -48,21 +46,11 @@ int open_or_fail(const std::string& path, int flags, const char* what) {
   return fd;
 }
 
-unsigned default_workers() {
-  if (const char* env = std::getenv("ISO_THREADS")) {
-    char* end = nullptr;
-    const long n = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && n > 0 && n <= 1024) return static_cast<unsigned>(n);
-    std::fprintf(stderr, "isolate: ignoring ISO_THREADS=%s (expected a number from 1 to 1024)\n", env);
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 // Everything the stages share.
 struct Run {
   explicit Run(const MapOptions& o) : options(o) {}
   const MapOptions& options;
-  python::MapPool* pool = nullptr;
+  pool::MapPool* pool = nullptr;
   OrderedWriter* writer = nullptr;
   LineReader* reader = nullptr;
   std::counting_semaphore<kMaxInFlight> in_flight{kMaxInFlight};
@@ -79,16 +67,11 @@ struct Run {
 };
 
 std::size_t chunk_size(const Run& run) {
-  if (run.fixed_chunk != 0) return run.fixed_chunk;
-  const double per_item = run.pool->seconds_per_item();
-  if (per_item <= 0) return 1;  // the first chunks measure
-  const std::size_t balanced = std::max<std::size_t>(1, kMaxInFlight / (4 * run.pool->workers()));
-  return std::clamp<std::size_t>(static_cast<std::size_t>(kChunkSeconds / per_item), 1,
-                                 std::min(kMaxChunk, balanced));
+  return run.fixed_chunk != 0 ? run.fixed_chunk : run.pool->chunk_size(kMaxInFlight);
 }
 
 void dispatch(Run& run) {
-  python::ItemChunk chunk;
+  pool::ItemChunk chunk;
   std::uint64_t index = 0;
   const auto submit = [&] {
     if (!chunk.empty()) run.pool->submit(std::exchange(chunk, {}));
@@ -122,7 +105,7 @@ void dispatch(Run& run) {
   run.pool->finish();
 }
 
-void remember(Run& run, const python::MapResult& r) {
+void remember(Run& run, const pool::Result& r) {
   std::string key;
   {
     const std::lock_guard guard(run.memo_keys_lock);
@@ -131,7 +114,7 @@ void remember(Run& run, const python::MapResult& r) {
     key = std::move(it->second);
     run.memo_keys.erase(it);
   }
-  if (r.ok) run.memo->put(std::move(key), r.json);
+  if (r.ok) run.memo->put(std::move(key), r.payload);
 }
 
 std::string summary(const Run& run, const char* how) {
@@ -143,7 +126,7 @@ std::string summary(const Run& run, const char* how) {
                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(run.writer->failed()),
                 run.memo ? (", " + std::to_string(run.memo_hits.load()) + " memo hits").c_str() : "", seconds,
                 seconds > 0 ? static_cast<double>(done) / seconds : 0.0,
-                std::string(python::backend_name(run.pool->backend())).c_str(), run.pool->workers());
+                std::string(pool::backend_name(run.pool->backend())).c_str(), run.pool->workers());
   return text;
 }
 
@@ -158,12 +141,12 @@ void handle_signals(Run& run, sigset_t set) {
   } catch (const std::system_error&) {
     // the output is gone; nothing more to save
   }
-  python::MapPool::kill_worker_processes();
+  pool::MapPool::kill_worker_processes();
   if (!run.options.quiet) {
     const std::string line = "\n" + summary(run, "interrupted after ");
     (void)!write(STDERR_FILENO, line.data(), line.size());
   }
-  python::EmbeddedPython::quick_exit(128 + sig);
+  pool::EmbeddedPython::quick_exit(128 + sig);
 }
 
 void show_progress(Run& run, const std::atomic<bool>& done) {
@@ -192,38 +175,31 @@ std::string without_prefix(std::string_view message) {
   return std::string(message);
 }
 
-std::unique_ptr<python::MapPool> start_pool(const MapOptions& o, python::PoolOptions pool_options) {
-  const bool automatic = o.backend == "auto";
+std::unique_ptr<pool::MapPool> start_pool(const pool::Options& options) {
   try {
-    return std::make_unique<python::MapPool>(pool_options);
-  } catch (const python::PoolError& e) {
-    if (e.refused_module.empty()) throw UsageError{without_prefix(e.what())};
-    if (!automatic) {
-      throw UsageError{"module " + e.refused_module +
-                       " refuses to load in a sub-interpreter; use --backend process (" +
-                       without_prefix(e.what()) + ")"};
+    auto started = std::make_unique<pool::MapPool>(options);
+    if (!started->refused_module().empty()) {
+      std::fprintf(
+          stderr,
+          "isolate: warning: module %s refuses to load in a sub-interpreter; using the process backend\n",
+          started->refused_module().c_str());
     }
-    std::fprintf(
-        stderr,
-        "isolate: warning: module %s refuses to load in a sub-interpreter; using the process backend\n",
-        e.refused_module.c_str());
-    pool_options.backend = python::Backend::process;
-    return std::make_unique<python::MapPool>(pool_options);
+    return started;
+  } catch (const pool::Error& e) {
+    if (e.kind != pool::Error::Kind::refused) throw UsageError{without_prefix(e.what())};
+    throw UsageError{"module " + e.refused_module + " refuses to load in a sub-interpreter; use --backend process (" +
+                     without_prefix(e.what()) + ")"};
   }
 }
 
 int map_main(const MapOptions& o) {
-  python::PoolOptions pool_options;
+  pool::Options pool_options;
   pool_options.target = o.target;
   pool_options.star = o.star;
-  pool_options.workers = o.workers != 0 ? o.workers : default_workers();
-  if (o.backend == "auto") {
-    pool_options.backend = python::auto_backend();
-  } else if (auto b = python::parse_backend(o.backend)) {
-    pool_options.backend = *b;
-  } else {
-    throw UsageError{"--backend " + o.backend + ": expected auto, subinterp, threads or process"};
-  }
+  pool_options.workers = pool::resolve_workers(o.workers);
+  const pool::BackendChoice backend = pool::choose_backend(o.backend, "--backend");
+  pool_options.backend = backend.backend;
+  pool_options.fall_back = backend.automatic;
   std::size_t fixed_chunk = 0;
   if (o.chunk != "auto") {
     char* end = nullptr;
@@ -251,8 +227,8 @@ int map_main(const MapOptions& o) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  python::EmbeddedPython interpreter;
-  std::unique_ptr<python::MapPool> pool = start_pool(o, pool_options);
+  pool::EmbeddedPython interpreter;
+  std::unique_ptr<pool::MapPool> pool = start_pool(pool_options);
 
   LineReader reader(in_fd);
   OrderedWriter writer(out_fd, format, errors_fd);
@@ -273,8 +249,8 @@ int map_main(const MapOptions& o) {
   std::thread dispatcher(dispatch, std::ref(run));
 
   try {
-    while (std::optional<python::ResultChunk> results = pool->next()) {
-      for (python::MapResult& r : *results) {
+    while (std::optional<pool::ResultChunk> results = pool->next()) {
+      for (pool::Result& r : *results) {
         if (run.memo) remember(run, r);
         writer.add(std::move(r));
       }
@@ -285,13 +261,13 @@ int map_main(const MapOptions& o) {
     }
     writer.flush();
   } catch (const std::system_error& e) {
-    python::MapPool::kill_worker_processes();
+    pool::MapPool::kill_worker_processes();
     if (e.code().value() == EPIPE) {  // the reader went away: end as a pipeline stage does
       signal(SIGPIPE, SIG_DFL);
       raise(SIGPIPE);
     }
     std::fprintf(stderr, "isolate: map: cannot write the output: %s\n", std::strerror(e.code().value()));
-    python::EmbeddedPython::quick_exit(1);
+    pool::EmbeddedPython::quick_exit(1);
   }
   dispatcher.join();
   done = true;
@@ -317,9 +293,8 @@ CLI::App* add_map_command(CLI::App& app, MapOptions& o) {
   map->add_option("--output,-o", o.output, "JSON Lines output, one line per input, in order ('-': stdout)");
   map->add_option("--errors", o.errors, "also write every failure here, as {\"i\", \"error\"} records");
   map->add_option("-j,--jobs", o.workers, "workers (default: ISO_THREADS or the number of cores)")
-      ->check(CLI::Range(1, 1024));
-  map->add_option("--backend", o.backend, "auto, subinterp, threads or process (ISO_BACKEND)")
-      ->envname("ISO_BACKEND");
+      ->check(CLI::Range(1u, pool::kMaxWorkers));
+  map->add_option("--backend", o.backend, "auto (default: ISO_BACKEND, else the best), subinterp, threads or process");
   map->add_option("--chunk", o.chunk, "items per hand-over: a number, or auto (measured)");
   map->add_option("--memo", o.memo, "remember up to N results, keyed by the argument line");
   map->add_flag("--star", o.star, "spread each line's JSON array into positional arguments");
@@ -336,7 +311,7 @@ int run_map(const MapOptions& options) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "isolate: map: %s\n", e.message.c_str());
     return 2;
-  } catch (const python::PoolError& e) {
+  } catch (const pool::Error& e) {
     std::fprintf(stderr, "isolate: map: %s\n", without_prefix(e.what()).c_str());
     return 2;
   }

@@ -61,7 +61,7 @@ bool LineReader::ready() {
   return poll(&p, 1, 0) > 0;
 }
 
-std::size_t OrderedWriter::add(python::MapResult result) {
+std::size_t OrderedWriter::add(pool::Result result) {
   const std::lock_guard guard(lock_);
   if (!result.ok) ++failed_;
   std::size_t lines = 0;
@@ -80,15 +80,15 @@ std::size_t OrderedWriter::add(python::MapResult result) {
   return lines;
 }
 
-void OrderedWriter::append_line(const python::MapResult& r) {
+void OrderedWriter::append_line(const pool::Result& r) {
   const std::string index = std::to_string(r.index);
   if (format_ == OutputFormat::values) {
-    out_buffer_ += r.ok ? r.json : "null";
+    out_buffer_ += r.ok ? r.payload : "null";
   } else {
-    out_buffer_ += "{\"i\": " + index + (r.ok ? ", \"ok\": " : ", \"error\": ") + r.json + "}";
+    out_buffer_ += "{\"i\": " + index + (r.ok ? ", \"ok\": " : ", \"error\": ") + r.payload + "}";
   }
   out_buffer_ += '\n';
-  if (!r.ok && errors_fd_ >= 0) errors_buffer_ += "{\"i\": " + index + ", \"error\": " + r.json + "}\n";
+  if (!r.ok && errors_fd_ >= 0) errors_buffer_ += "{\"i\": " + index + ", \"error\": " + r.payload + "}\n";
   ++next_index_;
 }
 

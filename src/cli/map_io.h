@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "isolate/python.h"
+#include "isolate/pool.h"
 
 namespace iso::cli {
 
@@ -42,7 +42,7 @@ class OrderedWriter {
       : out_fd_(out_fd), format_(format), errors_fd_(errors_fd) {}
   // Returns the number of lines written by this call. Throws
   // std::system_error when the output cannot be written (EPIPE included).
-  std::size_t add(python::MapResult result);
+  std::size_t add(pool::Result result);
   // Writes what is buffered; throws std::system_error like add().
   void flush();
   std::uint64_t written() const;
@@ -50,13 +50,13 @@ class OrderedWriter {
   std::uint64_t pending() const;  // results held back waiting for an earlier index
 
  private:
-  void append_line(const python::MapResult& r);
+  void append_line(const pool::Result& r);
   void write_out(int fd, std::string& buffer);
   mutable std::mutex lock_;
   int out_fd_;
   OutputFormat format_;
   int errors_fd_;
-  std::map<std::uint64_t, python::MapResult> held_;
+  std::map<std::uint64_t, pool::Result> held_;
   std::uint64_t next_index_ = 0;
   std::uint64_t failed_ = 0;
   std::string out_buffer_;

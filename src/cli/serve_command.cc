@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-#include "isolate/serve.h"
+#include "serve/serve.h"
 
 namespace iso::cli {
 

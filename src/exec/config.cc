@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "isolate/exec.h"
+
 namespace iso::exec_detail {
 namespace {
 
@@ -45,7 +47,7 @@ std::uint64_t read_env(const char* name, std::uint64_t min, std::uint64_t max, s
 Config load() {
   Config c{};
   c.cpus = affinity_cpus();
-  c.threads = read_env("ISO_THREADS", 1, 4096, c.cpus);
+  c.threads = read_env("ISO_THREADS", 1, kMaxThreads, c.cpus);
   c.forced_chunk = read_env("ISO_CHUNK_SIZE", 1, std::uint64_t{1} << 48, 0);
   c.spin_ns = read_env("ISO_EXEC_SPIN_US", 0, 1000000, kDefaultSpinUs) * 1000;
   return c;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "isolate/exec.h"
+#include "variants.h"
 
 namespace iso::exec_detail {
 

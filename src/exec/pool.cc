@@ -9,6 +9,7 @@
 #include "config.h"
 #include "core.h"
 #include "isolate/exec.h"
+#include "variants.h"
 
 namespace iso {
 namespace exec_detail {
@@ -81,7 +82,13 @@ Chunking Chunking::fixed(std::size_t items) {
   return Chunking(items);
 }
 
-ThreadPool::ThreadPool(std::size_t threads, Schedule schedule)
+std::size_t default_concurrency() {
+  return exec_detail::config().threads;
+}
+
+ThreadPool::ThreadPool(std::size_t threads) : ThreadPool(threads, exec_detail::Schedule::stealing) {}
+
+ThreadPool::ThreadPool(std::size_t threads, exec_detail::Schedule schedule)
     : impl_(std::make_unique<exec_detail::PoolImpl>(threads == 0 ? exec_detail::config().threads : threads,
                                                     schedule)) {}
 
@@ -89,10 +96,6 @@ ThreadPool::~ThreadPool() = default;
 
 std::size_t ThreadPool::size() const noexcept {
   return impl_->participants;
-}
-
-Schedule ThreadPool::schedule() const noexcept {
-  return impl_->schedule;
 }
 
 void ThreadPool::shutdown() {
@@ -121,15 +124,6 @@ void ThreadPool::run(std::size_t begin, std::size_t end, const exec_detail::Loop
   if (core == nullptr || !core->run(loop, begin, end, chunk, learn)) loop.fn(loop.ctx, begin, end);
 }
 
-void ThreadPool::parallel_for_dyn(std::size_t begin, std::size_t end,
-                                  const std::function<void(std::size_t)>& body, Chunking chunking) {
-  using Body = const std::function<void(std::size_t)>;
-  run(begin, end,
-      {&exec_detail::run_items<Body>, const_cast<void*>(static_cast<const void*>(&body)),
-       &exec_detail::dyn_site(body.target_type())},
-      chunking, "parallel_for_dyn");
-}
-
 ThreadPool& default_pool() {
   static ThreadPool* const pool = [] {
     // Never destroyed: a loop started by another static's destructor still
@@ -139,11 +133,6 @@ ThreadPool& default_pool() {
     return p;
   }();
   return *pool;
-}
-
-void parallel_for_dyn(std::size_t begin, std::size_t end, const std::function<void(std::size_t)>& body,
-                      Chunking chunking) {
-  default_pool().parallel_for_dyn(begin, end, body, chunking);
 }
 
 }  // namespace iso

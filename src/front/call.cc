@@ -8,15 +8,21 @@
 // the core execs the front again once a server listens (src/serve/client.cc).
 #include "call.h"
 
-#include "../serve/wire.h"
+#include "contract/call_request.h"
+#include "contract/fd_passing.h"
+#include "contract/protocol.h"
 #include "socket_path.h"
-#include "sys.h"
 
 namespace iso::front {
 
 namespace {
 
-using serve::Type;
+namespace sys = contract::sys;
+using contract::equal;
+using contract::find_variable;
+using contract::starts_with;
+using contract::Text;
+using contract::Type;
 
 // Signals a terminal or a supervisor sends to the caller, meant for the script.
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2, SIGCONT, SIGTSTP};
@@ -85,129 +91,67 @@ struct Signals {
 
 using Payload = Text<8u << 20>;
 
-void add_string(Payload* out, const char* text, std::size_t size) {
-  out->add_le(size, 4).add(text, size);
-}
-
-// The CallRequest that protocol.cc: decode_call() reads, field by field.
-void describe(const Call& call, const Path& key, const Preload& preload, const Signals& signals,
+// The CallRequest that the core decodes (src/serve/protocol.cc), from this
+// process as it is.
+void describe(const Call& call, const Path& key, const PreloadList& preload, const Signals& signals,
               std::uint8_t stdio_mask, Payload* out) {
-  add_string(out, key.c_str(), key.size());
-  out->add_le(call.socket == nullptr ? 1 : 0, 1);
-  out->add_le(static_cast<std::uint64_t>(preload.count), 4);
-  for (int i = 0; i < preload.count; ++i) add_string(out, preload.names[i], length(preload.names[i]));
-  out->add_le(static_cast<std::uint64_t>(call.argc - call.first_arg), 4);
-  for (int i = call.first_arg; i < call.argc; ++i) add_string(out, call.argv[i], length(call.argv[i]));
-  std::uint64_t variables = 0;
+  contract::CallDescription request;
+  request.build_key = {key.c_str(), key.size()};
+  request.check_preload = call.socket == nullptr;
+  request.preload = preload.list();
+  request.args = {call.argv + call.first_arg, static_cast<std::size_t>(call.argc - call.first_arg)};
+  std::size_t variables = 0;
   while (call.envp[variables] != nullptr) ++variables;
-  out->add_le(variables, 4);
-  for (char** entry = call.envp; *entry != nullptr; ++entry) add_string(out, *entry, length(*entry));
+  request.environment = {call.envp, variables};
   const long mask = sys::umask(0);
   sys::umask(static_cast<int>(mask));
-  out->add_le(static_cast<std::uint64_t>(mask), 4);
-  out->add_le(signals.blocked, 8).add_le(signals.ignored, 8);
-  rlimit limits[kLimits];
-  int resources[kLimits];
-  int count = 0;
+  request.umask = static_cast<std::uint32_t>(mask);
+  request.blocked_signals = signals.blocked;
+  request.ignored_signals = signals.ignored;
+  contract::Limit limits[kLimits];
+  std::size_t count = 0;
   for (int resource = 0; resource < kLimits; ++resource) {
-    if (sys::prlimit(resource, nullptr, &limits[count]) == 0) resources[count++] = resource;
+    rlimit limit{};
+    if (sys::prlimit(resource, nullptr, &limit) == 0)
+      limits[count++] = {static_cast<std::uint32_t>(resource), limit.rlim_cur, limit.rlim_max};
   }
-  out->add_le(static_cast<std::uint64_t>(count), 4);
-  for (int i = 0; i < count; ++i) {
-    out->add_le(static_cast<std::uint64_t>(resources[i]), 4);
-    out->add_le(limits[i].rlim_cur, 8).add_le(limits[i].rlim_max, 8);
-  }
-  out->add_le(stdio_mask, 1);
-}
-
-bool send_with_fds(int socket, const char* data, std::size_t size, const int* fds, int count) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
-  while (size > 0) {
-    iovec iov{const_cast<char*>(data), size};
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    if (count > 0) {
-      message.msg_control = control;
-      message.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<unsigned>(count));
-      cmsghdr* header = CMSG_FIRSTHDR(&message);
-      header->cmsg_level = SOL_SOCKET;
-      header->cmsg_type = SCM_RIGHTS;
-      header->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<unsigned>(count));
-      __builtin_memcpy(CMSG_DATA(header), fds, sizeof(int) * static_cast<unsigned>(count));
-    }
-    const long sent = sys::sendmsg(socket, &message, MSG_NOSIGNAL);
-    if (sent == -EINTR) continue;
-    if (sent < 0) return false;
-    count = 0;  // the fds went with the first bytes
-    data += sent;
-    size -= static_cast<std::size_t>(sent);
-  }
-  return true;
-}
-
-// Exactly `size` bytes; the fd that came with them, if any, in *fd.
-bool read_exact(int socket, char* data, std::size_t size, int* fd) {
-  while (size > 0) {
-    iovec iov{data, size};
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    const long got = sys::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
-    if (got == -EINTR) continue;
-    if (got <= 0) return false;
-    if (message.msg_controllen >= CMSG_LEN(sizeof(int))) {
-      const cmsghdr* header = CMSG_FIRSTHDR(&message);
-      if (header != nullptr && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
-        const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (std::size_t i = 0; i < count; ++i) {
-          int received = -1;
-          __builtin_memcpy(&received, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
-          if (*fd < 0) {
-            *fd = received;
-          } else {
-            sys::close(received);
-          }
-        }
-      }
-    }
-    data += got;
-    size -= static_cast<std::size_t>(got);
-  }
-  return true;
-}
-
-std::uint64_t get_le(const char* in, int size) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < size; ++i)
-    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return value;
+  request.limits = {limits, count};
+  request.stdio_mask = stdio_mask;
+  contract::encode_call(request, out);
 }
 
 // A reply: a u32 (a pid, a wait status) or a message, NUL-terminated.
 struct Frame {
   static constexpr std::size_t kCapacity = 16384;
   Type type = Type::error;
-  char payload[kCapacity + 1] = {};
+  unsigned char payload[kCapacity + 1] = {};
   std::size_t size = 0;
   int fd = -1;  // the pidfd that comes with "started"
-  std::uint32_t u32() const { return static_cast<std::uint32_t>(size >= 4 ? get_le(payload, 4) : 0); }
+  std::uint32_t u32() const { return static_cast<std::uint32_t>(size >= 4 ? contract::get_le(payload, 4) : 0); }
+  const char* text() const { return reinterpret_cast<const char*>(payload); }
 };
+
+// Exactly `size` bytes; the first fd that comes with them, if any, in *fd.
+bool read_exact(int socket, void* data, std::size_t size, int* fd) {
+  const auto keep_first = [fd](int received) {
+    if (*fd < 0) {
+      *fd = received;
+    } else {
+      sys::close(received);
+    }
+  };
+  return contract::receive_exact(socket, data, size, keep_first, -1) == static_cast<long>(size);
+}
 
 // false at EOF or on a frame this client cannot take.
 bool read_frame(int socket, Frame* frame) {
-  char header[serve::kHeaderSize];
+  unsigned char raw[contract::kHeaderSize];
   frame->fd = -1;
-  if (!read_exact(socket, header, sizeof(header), &frame->fd)) return false;
-  frame->size = static_cast<std::size_t>(get_le(header + 8, 4));
-  if (get_le(header, 4) != serve::kReplyMagic || get_le(header + 6, 2) != serve::kProtocolVersion ||
-      frame->size > Frame::kCapacity) {
-    return false;
-  }
-  frame->type = static_cast<Type>(get_le(header + 4, 2));
+  if (!read_exact(socket, raw, sizeof(raw), &frame->fd)) return false;
+  const contract::Header header = contract::decode_header(raw);
+  if (!header.valid(contract::kReplyMagic, Frame::kCapacity)) return false;
+  frame->type = header.type;
+  frame->size = header.length;
   if (frame->size > 0 && !read_exact(socket, frame->payload, frame->size, &frame->fd)) return false;
   frame->payload[frame->size] = '\0';
   return true;
@@ -335,9 +279,9 @@ bool is_set(const Call& call, const char* variable) {
         child.started(frame);
         break;
       case Type::cold:
-        go_cold(call, signals, frame.payload);
+        go_cold(call, signals, frame.text());
       case Type::error:
-        fail(frame.payload);
+        fail(frame.text());
       case Type::exit:
         become(static_cast<int>(frame.u32()));
       default:
@@ -366,20 +310,6 @@ bool parse_options(Call* call) {
   }
   call->first_arg = i;
   return true;
-}
-
-// The server's socket: --socket, or the default for this caller's preload
-// list; false to leave it to the core (a bad setting, serve.json unread).
-bool find_socket(const Call& call, const Path& key, Preload* preload, Path* path) {
-  if (call.socket != nullptr) {
-    path->add(call.socket);
-    return !path->overflow();
-  }
-  if (!private_directory(call.envp, path)) return false;
-  const char* listed = find_variable(call.envp, "ISO_PRELOAD");
-  const bool known = listed != nullptr ? parse_preload(listed, preload)
-                                       : config_preload(call.envp, *path, preload) != Config::for_the_core;
-  return known && add_socket_name(key.c_str(), *preload, call.envp, path);
 }
 
 // What the core may mend (by starting a server) or explain goes to it; sent
@@ -435,10 +365,11 @@ void call(int argc, char** argv, char** envp, const char* core) {
     if (sys::fcntl(fd, F_GETFD) >= 0) stdio_mask |= static_cast<std::uint8_t>(1u << fd);
   }
   static Path key;
-  build_key(core, &key);
-  static Preload preload;
+  contract::build_key(core, &key);
+  static PreloadList preload;
   static Path path;
-  if (!find_socket(call, key, &preload, &path)) delegate(call);
+  // A bad setting, or serve.json's list still unread, is the core's.
+  if (!find_socket(envp, key, call.socket, &preload, &path)) delegate(call);
 
   Signals signals;
   signals.divert();
@@ -451,15 +382,16 @@ void call(int argc, char** argv, char** envp, const char* core) {
   if (cwd < 0) go_cold(call, signals, "the working directory cannot be opened to hand over");
   const int socket = connect_to_server(call, path, signals);
   int fds[4] = {static_cast<int>(cwd)};
-  int count = 1;
+  unsigned count = 1;
   for (int fd = 0; fd < 3; ++fd) {
     if ((stdio_mask >> fd & 1) != 0) fds[count++] = fd;
   }
-  Text<serve::kHeaderSize + 1> header;
-  header.add_le(serve::kRequestMagic, 4).add_le(static_cast<std::uint16_t>(Type::call), 2);
-  header.add_le(serve::kProtocolVersion, 2).add_le(payload.size(), 4);
-  if (!send_with_fds(socket, header.c_str(), header.size(), nullptr, 0) ||
-      !send_with_fds(socket, payload.c_str(), payload.size(), fds, count)) {
+  unsigned char header[contract::kHeaderSize];
+  contract::encode_header({contract::kRequestMagic, Type::call, contract::kProtocolVersion,
+                           static_cast<std::uint32_t>(payload.size())},
+                          header);
+  if (contract::send_with_fds(socket, header, sizeof(header), nullptr, 0) != 0 ||
+      contract::send_with_fds(socket, payload.c_str(), payload.size(), fds, count) != 0) {
     fail("isolate: cannot send the request to ", path.c_str());
   }
   sys::close(static_cast<int>(cwd));

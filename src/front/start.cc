@@ -5,7 +5,7 @@
 // of a 0.4 ms process start on the 2-core VM we measure on.
 #include <cstddef>
 
-#include "sys.h"
+#include "contract/sys.h"
 
 namespace iso::front {
 int main(int argc, char** argv, char** envp);
@@ -57,7 +57,7 @@ std::size_t strlen(const char* text) {
 [[noreturn]] void iso_front_start(long* stack) {
   const auto argc = static_cast<int>(stack[0]);
   char** argv = reinterpret_cast<char**>(stack + 1);
-  iso::front::sys::exit(iso::front::main(argc, argv, argv + argc + 1));
+  iso::contract::sys::exit(iso::front::main(argc, argv, argv + argc + 1));
 }
 
 }  // extern "C"

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "allocator.h"
-#include "api_module.h"
 
 namespace iso::python {
 
@@ -60,7 +59,6 @@ int run_main(int argc, char** args) {
   if (allocator.failed_status) return finish_failed_startup(*allocator.failed_status);
   install_allocator(allocator.allocator, allocator.debug_hooks);
 
-  register_api_module();  // `import isolate`: the pool's Python API
   PyConfig config;
   PyConfig_InitPythonConfig(&config);
   status = PyConfig_SetBytesArgv(&config, count, argv.data());

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "identity.h"
-#include "isolate/serve.h"
+#include "serve.h"
 #include "protocol.h"
 #include "spawn.h"
 
@@ -165,7 +165,9 @@ int stop_server(const std::string& path) {
   try {
     const std::optional<Frame> reply = control_request(path, Type::stop);
     if (!reply) return 0;
-    const auto pid = static_cast<pid_t>(Reader(reply->payload).u32());
+    std::uint32_t server_pid = 0;
+    Reader(reply->payload).u32(server_pid);
+    const auto pid = static_cast<pid_t>(server_pid);
     // The server exits once its running requests have finished.
     for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 10) {
       if (process_gone(pid)) {

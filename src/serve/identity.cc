@@ -9,15 +9,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
+#include <cstdio>
 #include <cstring>
-#include <string_view>
 #include <utility>
 
-#include "isolate/python.h"
-#include "isolate/serve.h"
-#include "isolate/version.h"
-#include "protocol.h"
+#include "contract/socket_name.h"
+#include "serve.h"
+
+extern char** environ;
 
 namespace iso::serve {
 
@@ -30,31 +29,6 @@ std::string own_executable() {
   return std::string(path, static_cast<std::size_t>(size));
 }
 
-// A rebuilt binary gets a new key: its file's identity, size and
-// modification time stand in for its contents, which would take milliseconds
-// to hash. The front (src/front/socket_path.cc) writes the same key.
-std::string binary_identity() {
-  const std::string& path = core_executable();
-  struct stat info {};
-  if (stat(path.c_str(), &info) != 0) return path;
-  return std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino) + " " +
-         std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) + "." +
-         std::to_string(info.st_mtim.tv_nsec);
-}
-
-std::string check_private_directory(const std::string& path) {
-  struct stat info {};
-  if (lstat(path.c_str(), &info) != 0) return std::strerror(errno);
-  if (!S_ISDIR(info.st_mode)) return "not a directory";
-  if (info.st_uid != geteuid()) return "owned by uid " + std::to_string(info.st_uid);
-  if ((info.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    return std::string("mode ") + mode + ", not 0700";
-  }
-  return {};
-}
-
 }  // namespace
 
 const std::string& core_executable() {
@@ -64,23 +38,16 @@ const std::string& core_executable() {
 
 std::string build_key() {
   static const std::string key = [] {
-    const python::BuildInfo& info = python::build_info();
-    return std::string("isolate ") + kVersion + " protocol " + std::to_string(kProtocolVersion) +
-           "; python " + std::string(info.version) + " " + std::string(info.executable) + "; binary " +
-           binary_identity();
+    contract::Path text;
+    contract::build_key(core_executable().c_str(), &text);
+    return std::string(text.c_str(), text.size());
   }();
   return key;
 }
 
-bool is_startup_variable(const char* entry) {
-  const std::string_view text(entry);
-  const std::string_view name = text.substr(0, text.find('='));
-  return name.starts_with("PYTHON") || name.starts_with("LC_") || name == "LANG" || name == "TZ" ||
-         name == "HOME" || name == "ISO_PYMALLOC";
-}
-
 std::vector<std::string> startup_environment(std::vector<std::string> environment) {
-  std::erase_if(environment, [](const std::string& entry) { return !is_startup_variable(entry.c_str()); });
+  std::erase_if(environment,
+                [](const std::string& entry) { return !contract::is_startup_variable(entry.c_str()); });
   std::sort(environment.begin(), environment.end());
   return environment;
 }
@@ -103,23 +70,37 @@ void fill_closed_stdio() {
 }
 
 std::string socket_directory() {
-  std::string directory;
-  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-  if (runtime != nullptr && runtime[0] == '/') {
-    directory = std::string(runtime) + "/isolate";
-  } else {
-    directory = "/tmp/isolate-" + std::to_string(geteuid());
-  }
+  contract::Path path;
+  contract::socket_directory(environ, geteuid(), &path);
+  const std::string directory(path.c_str(), path.size());
+  if (path.overflow()) throw ServeError("isolate: the socket directory's path is too long: " + directory);
   if (mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
     throw ServeError("isolate: cannot create the socket directory " + directory + ": " +
                      std::strerror(errno));
   }
-  // Another user could have made it first, to see or answer our calls.
-  if (const std::string problem = check_private_directory(directory); !problem.empty()) {
-    throw ServeError("isolate: the socket directory " + directory + " is not private (" + problem +
-                     "); remove it or make it yours with mode 0700");
+  struct stat info {};
+  std::string problem;
+  if (lstat(directory.c_str(), &info) != 0) {
+    problem = std::strerror(errno);
+  } else {
+    switch (contract::directory_problem(info, geteuid())) {
+      case contract::DirectoryProblem::ok:
+        return directory;
+      case contract::DirectoryProblem::not_a_directory:
+        problem = "not a directory";
+        break;
+      case contract::DirectoryProblem::other_owner:
+        problem = "owned by uid " + std::to_string(info.st_uid);
+        break;
+      case contract::DirectoryProblem::open_mode:
+        char mode[8];
+        std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
+        problem = std::string("mode ") + mode + ", not 0700";
+        break;
+    }
   }
-  return directory;
+  throw ServeError("isolate: the socket directory " + directory + " is not private (" + problem +
+                   "); remove it or make it yours with mode 0700");
 }
 
 int connect_socket(const std::string& path) {

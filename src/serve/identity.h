@@ -1,10 +1,11 @@
 // Which server a call may use: the build key, the start-up environment, the
-// per-user socket directory, and the Unix-socket plumbing around them.
+// per-user socket directory, and the Unix-socket plumbing around them. The
+// rules are the contract's (src/contract/socket_name.h); the core adds the
+// error messages.
 #pragma once
 
 #include <sys/types.h>
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,15 +16,11 @@ namespace iso::serve {
 const std::string& core_executable();
 
 // Identifies the core executable and the CPython it embeds; a server and a
-// client must agree on it exactly.
+// client must agree on it exactly (contract::build_key).
 std::string build_key();
 
-// Whether an environment variable is read while Python initialises (or by
-// modules a server may have preloaded): PYTHON*, LC_*, LANG, TZ, HOME,
-// ISO_PYMALLOC. A server serves warm only requests whose values of these
-// equal its own.
-bool is_startup_variable(const char* entry);  // "NAME=VALUE"
-// The start-up variables of `environment` (NAME=VALUE entries), sorted.
+// The start-up variables (contract::is_startup_variable) of `environment`
+// (NAME=VALUE entries), sorted.
 std::vector<std::string> startup_environment(std::vector<std::string> environment);
 std::vector<std::string> startup_environment(char** environment);
 

@@ -1,87 +1,27 @@
-// Frames, fields and fd passing for the serve protocol (protocol.h).
+// Frames, fields and fd passing for the core (protocol.h).
 #include "protocol.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+
+#include "contract/fd_passing.h"
 
 namespace iso::serve {
 
 namespace {
 
-void put_le(unsigned char* out, std::uint64_t value, int size) {
-  for (int i = 0; i < size; ++i) out[i] = static_cast<unsigned char>(value >> (8 * i));
-}
-
-std::uint64_t get_le(const unsigned char* in, int size) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < size; ++i) value |= static_cast<std::uint64_t>(in[i]) << (8 * i);
-  return value;
-}
-
-constexpr std::size_t kMaxFds = 8;
 constexpr int kReadTimeoutMs = 10'000;
 
-bool send_with_fds(int socket, const void* data, std::size_t size, const std::vector<int>& fds) {
-  const auto* bytes = static_cast<const char*>(data);
-  bool fds_sent = fds.empty();
-  while (size > 0) {
-    iovec iov{const_cast<char*>(bytes), size};
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
-    if (!fds_sent) {
-      if (fds.size() > kMaxFds) {
-        errno = EINVAL;
-        return false;
-      }
-      message.msg_control = control;
-      message.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-      cmsghdr* header = CMSG_FIRSTHDR(&message);
-      header->cmsg_level = SOL_SOCKET;
-      header->cmsg_type = SCM_RIGHTS;
-      header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-      std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
-    }
-    const ssize_t sent = sendmsg(socket, &message, MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    fds_sent = true;
-    bytes += sent;
-    size -= static_cast<std::size_t>(sent);
-  }
-  return true;
+bool send_bytes(int socket, const void* data, std::size_t size, const std::vector<int>& fds) {
+  const long result = contract::send_with_fds(socket, data, size, fds.data(), static_cast<unsigned>(fds.size()));
+  if (result == 0) return true;
+  errno = static_cast<int>(-result);
+  return false;
 }
 
 }  // namespace
-
-void encode_header(const Header& header, unsigned char out[kHeaderSize]) {
-  put_le(out, header.magic, 4);
-  put_le(out + 4, static_cast<std::uint16_t>(header.type), 2);
-  put_le(out + 6, header.version, 2);
-  put_le(out + 8, header.length, 4);
-}
-
-Header decode_header(const unsigned char in[kHeaderSize]) {
-  Header header;
-  header.magic = static_cast<std::uint32_t>(get_le(in, 4));
-  header.type = static_cast<Type>(get_le(in + 4, 2));
-  header.version = static_cast<std::uint16_t>(get_le(in + 6, 2));
-  header.length = static_cast<std::uint32_t>(get_le(in + 8, 4));
-  return header;
-}
-
-void Writer::u32(std::uint32_t value) {
-  unsigned char out[4];
-  put_le(out, value, 4);
-  bytes_.append(reinterpret_cast<char*>(out), 4);
-}
 
 std::string_view Reader::take(std::size_t count) {
   if (count > rest_.size()) throw ServeError("isolate: a malformed message (truncated)");
@@ -90,68 +30,74 @@ std::string_view Reader::take(std::size_t count) {
   return taken;
 }
 
-std::uint8_t Reader::u8() {
-  return static_cast<std::uint8_t>(take(1)[0]);
+std::uint32_t Reader::count(std::size_t smallest_item) {
+  std::uint32_t items = 0;
+  u32(items);
+  if (items > rest_.size() / smallest_item) throw ServeError("isolate: a malformed message (bad list length)");
+  return items;
 }
-std::uint32_t Reader::u32() {
-  return static_cast<std::uint32_t>(get_le(reinterpret_cast<const unsigned char*>(take(4).data()), 4));
+
+bool Reader::u8(std::uint8_t& value) {
+  value = static_cast<std::uint8_t>(take(1)[0]);
+  return true;
 }
-std::uint64_t Reader::u64() {
-  return get_le(reinterpret_cast<const unsigned char*>(take(8).data()), 8);
+bool Reader::flag(bool& value) {
+  std::uint8_t byte = 0;
+  u8(byte);
+  value = byte != 0;
+  return true;
 }
-std::string Reader::str() {
-  const std::uint32_t size = u32();
-  return std::string(take(size));
+bool Reader::u32(std::uint32_t& value) {
+  value = static_cast<std::uint32_t>(contract::get_le(reinterpret_cast<const unsigned char*>(take(4).data()), 4));
+  return true;
 }
-std::vector<std::string> Reader::strings() {
-  const std::uint32_t count = u32();
-  if (count > rest_.size() / 4) throw ServeError("isolate: a malformed message (bad list length)");
-  std::vector<std::string> values;
-  values.reserve(count);
-  for (std::uint32_t i = 0; i < count; ++i) values.push_back(str());
-  return values;
+bool Reader::u64(std::uint64_t& value) {
+  value = contract::get_le(reinterpret_cast<const unsigned char*>(take(8).data()), 8);
+  return true;
+}
+bool Reader::text(std::string& value) {
+  std::uint32_t size = 0;
+  u32(size);
+  value = std::string(take(size));
+  return true;
+}
+bool Reader::texts(std::vector<std::string>& values) {
+  values.resize(count(4));
+  for (std::string& value : values) text(value);
+  return true;
+}
+bool Reader::limits(std::vector<Limit>& values) {
+  values.resize(count(20));
+  for (Limit& limit : values) contract::limit_fields(*this, limit);
+  return true;
 }
 
 CallRequest decode_call(std::string_view payload) {
   Reader in(payload);
   CallRequest request;
-  request.build_key = in.str();
-  request.check_preload = in.u8() != 0;
-  request.preload = in.strings();
-  request.args = in.strings();
-  request.environment = in.strings();
-  request.umask = in.u32();
-  request.blocked_signals = in.u64();
-  request.ignored_signals = in.u64();
-  const std::uint32_t limits = in.u32();
-  for (std::uint32_t i = 0; i < limits && i < 64; ++i) {
-    Limit limit;
-    limit.resource = in.u32();
-    limit.soft = in.u64();
-    limit.hard = in.u64();
-    request.limits.push_back(limit);
-  }
-  request.stdio_mask = in.u8();
+  contract::call_request_fields(in, request);
   if (!in.done()) throw ServeError("isolate: a malformed message (trailing bytes)");
   return request;
 }
 
-bool send_header(int socket, Type type, std::uint32_t length) {
-  unsigned char header[kHeaderSize];
-  encode_header({kRequestMagic, type, kProtocolVersion, length}, header);
-  return send_with_fds(socket, header, kHeaderSize, {});
+std::string u32_payload(std::uint32_t value) {
+  std::string bytes(4, '\0');
+  contract::put_le(reinterpret_cast<unsigned char*>(bytes.data()), value, 4);
+  return bytes;
 }
 
-bool send_payload(int socket, std::string_view payload, const std::vector<int>& fds) {
-  return send_with_fds(socket, payload.data(), payload.size(), fds);
+bool send_header(int socket, Type type, std::uint32_t length) {
+  unsigned char header[kHeaderSize];
+  contract::encode_header({kRequestMagic, type, contract::kProtocolVersion, length}, header);
+  return send_bytes(socket, header, kHeaderSize, {});
 }
 
 bool send_frame(int socket, Type type, std::string_view payload, const std::vector<int>& fds) {
   std::string frame(kHeaderSize, '\0');
-  encode_header({kReplyMagic, type, kProtocolVersion, static_cast<std::uint32_t>(payload.size())},
-                reinterpret_cast<unsigned char*>(frame.data()));
+  contract::encode_header({kReplyMagic, type, contract::kProtocolVersion, static_cast<std::uint32_t>(payload.size())},
+                          reinterpret_cast<unsigned char*>(frame.data()));
   frame.append(payload);
-  return send_with_fds(socket, frame.data(), frame.size(), fds);
+  return send_bytes(socket, frame.data(), frame.size(), fds);
 }
 
 void discard_unread(int socket) {
@@ -161,47 +107,19 @@ void discard_unread(int socket) {
 }
 
 bool read_exact(int socket, void* data, std::size_t size, std::vector<int>* fds) {
-  auto* bytes = static_cast<char*>(data);
-  while (size > 0) {
-    iovec iov{bytes, size};
-    msghdr message{};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    const ssize_t got = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0 && errno == EAGAIN) {
-      // A non-blocking socket (the server's accepted connections, shared
-      // with the request's child): wait for the rest, but not forever.
-      pollfd readable{socket, POLLIN, 0};
-      if (poll(&readable, 1, kReadTimeoutMs) > 0) continue;
-      errno = ETIMEDOUT;
-      return false;
+  const auto collect = [fds](int fd) {
+    if (fds != nullptr) {
+      fds->push_back(fd);
+    } else {
+      close(fd);
     }
-    for (cmsghdr* header = CMSG_FIRSTHDR(&message); got >= 0 && header != nullptr;
-         header = CMSG_NXTHDR(&message, header)) {
-      if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
-      const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t i = 0; i < count; ++i) {
-        int fd = -1;
-        std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
-        if (fds != nullptr) {
-          fds->push_back(fd);
-        } else {
-          close(fd);
-        }
-      }
-    }
-    if (got <= 0) {
-      if (got == 0) errno = 0;
-      return false;
-    }
-    bytes += got;
-    size -= static_cast<std::size_t>(got);
-  }
-  return true;
+  };
+  // A non-blocking socket (the server's accepted connections, shared with
+  // the request's child) waits for the rest, but not forever.
+  const long got = contract::receive_exact(socket, data, size, collect, kReadTimeoutMs);
+  if (got == static_cast<long>(size)) return true;
+  errno = got < 0 ? static_cast<int>(-got) : 0;
+  return false;
 }
 
 bool read_frame(int socket, std::uint32_t magic, Frame* frame) {
@@ -209,7 +127,7 @@ bool read_frame(int socket, std::uint32_t magic, Frame* frame) {
   frame->fds.clear();
   if (!read_exact(socket, raw, kHeaderSize, &frame->fds)) return false;
   const Header header = decode_header(raw);
-  if (header.magic != magic || header.version != kProtocolVersion || header.length > kMaxPayload) {
+  if (!header.valid(magic)) {
     throw ServeError("isolate: the other side does not speak this version of the serve protocol");
   }
   frame->type = header.type;

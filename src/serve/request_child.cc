@@ -25,7 +25,7 @@
 #include <cstring>
 
 #include "identity.h"
-#include "isolate/python.h"
+#include "warm/warm.h"
 #include "protocol.h"
 
 extern char** environ;
@@ -126,9 +126,8 @@ void report_exit(int exit_status) {
       now.st_ino != g_report_inode) {
     return;  // the script closed it: the server reports instead
   }
-  Writer status;
-  status.u32(static_cast<std::uint32_t>((exit_status & 0xff) << 8));  // a wait status: exited with it
-  send_frame(g_report_fd, Type::exit, status.bytes());
+  // A wait status: exited with it.
+  send_frame(g_report_fd, Type::exit, u32_payload(static_cast<std::uint32_t>((exit_status & 0xff) << 8)));
 }
 
 // A call's header, already sent (the caller sends it right after connecting):
@@ -139,10 +138,7 @@ bool call_header_arrived(int connection, std::uint32_t* length) {
   unsigned char raw[kHeaderSize];
   if (recv(connection, raw, kHeaderSize, MSG_PEEK) != static_cast<ssize_t>(kHeaderSize)) return false;
   const Header header = decode_header(raw);
-  if (header.magic != kRequestMagic || header.version != kProtocolVersion || header.type != Type::call ||
-      header.length > kMaxPayload) {
-    return false;
-  }
+  if (!header.valid(kRequestMagic) || header.type != Type::call) return false;
   if (recv(connection, raw, kHeaderSize, 0) != static_cast<ssize_t>(kHeaderSize)) return false;
   *length = header.length;
   return true;
@@ -194,17 +190,15 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
     refuse(connection, Type::cold, "stdin is a directory", 0);
   }
 
-  const python::WarmStart start = python::warm_prepare(request.args, request.ignored_signals);
-  if (start.outcome == python::WarmStart::Outcome::cold) refuse(connection, Type::cold, start.cold_reason, 0);
-  if (start.outcome == python::WarmStart::Outcome::exited) {
+  const warm::Start start = warm::prepare(request.args, request.ignored_signals);
+  if (start.outcome == warm::Start::Outcome::cold) refuse(connection, Type::cold, start.cold_reason, 0);
+  if (start.outcome == warm::Start::Outcome::exited) {
     std::fflush(nullptr);
     _exit(start.exit_code);
   }
 
-  Writer started;
-  started.u32(static_cast<std::uint32_t>(getpid()));
   const int pidfd = open_own_pidfd();
-  send_frame(connection, Type::started, started.bytes(),
+  send_frame(connection, Type::started, u32_payload(static_cast<std::uint32_t>(getpid())),
              pidfd >= 0 ? std::vector<int>{pidfd} : std::vector<int>{});
   if (pidfd >= 0) close(pidfd);
   struct stat socket_info {};
@@ -221,13 +215,13 @@ void run_request(int connection, std::uint32_t length, const ServerFacts& server
     if ((request.blocked_signals >> (signum - 1) & 1) != 0) sigaddset(&mask, signum);
   }
   sigprocmask(SIG_SETMASK, &mask, nullptr);
-  python::warm_run_and_exit(report_exit);
+  warm::run_and_exit(report_exit);
 }
 
 void run_spare(int listener, int control, const ServerFacts& server) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != server.server_pid) _exit(1);
-  python::warm_pretouch();
+  warm::pretouch();
   while (true) {
     pollfd ready[2] = {{listener, POLLIN, 0}, {control, POLLIN, 0}};
     if (poll(ready, 2, -1) < 0) {

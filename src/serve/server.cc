@@ -30,7 +30,8 @@
 
 #include "identity.h"
 #include "isolate/python.h"
-#include "isolate/serve.h"
+#include "warm/warm.h"
+#include "serve.h"
 #include "protocol.h"
 #include "request_child.h"
 
@@ -164,7 +165,7 @@ void Server::start() {
       close(live);
       throw ServeError("isolate: a server is already running at " + path_);
     }
-    python::warm_initialize(options_.preload);
+    warm::initialize(options_.preload);
     listener_ = listen_on(path_, &bound_inode_);
   } catch (const std::exception&) {
     if (lock >= 0) close(lock);
@@ -317,7 +318,7 @@ void Server::on_connection(int fd, std::uint32_t events) {
     return;
   }
   const Header header = decode_header(connection.header);
-  if (header.magic != kRequestMagic || header.version != kProtocolVersion || header.length > kMaxPayload) {
+  if (!header.valid(kRequestMagic)) {
     send_frame(fd, Type::error, "isolate: the server speaks another version of the serve protocol");
     close_connection(fd);
     return;
@@ -340,9 +341,7 @@ void Server::dispatch(int fd, const Header& header) {
       close_connection(fd);
       return;
     case Type::stop: {
-      Writer reply;
-      reply.u32(static_cast<std::uint32_t>(getpid()));
-      send_frame(fd, Type::stopping, reply.bytes());
+      send_frame(fd, Type::stopping, u32_payload(static_cast<std::uint32_t>(getpid())));
       close_connection(fd);
       begin_stop();
       return;
@@ -357,10 +356,10 @@ void Server::dispatch(int fd, const Header& header) {
 // only `keep_fd` (and the listener, for a spare), and runs `body` in it.
 template <typename Body>
 pid_t Server::fork_child(int keep_fd, bool keep_listener, Body body) {
-  python::warm_before_fork();
+  warm::before_fork();
   const pid_t pid = fork();
   if (pid == 0) {
-    python::warm_after_fork_child();
+    warm::after_fork_child();
     for (const auto& [other, unused] : connections_) {
       if (other != keep_fd) close(other);
     }
@@ -372,7 +371,7 @@ pid_t Server::fork_child(int keep_fd, bool keep_listener, Body body) {
     close(signals_);
     body();
   }
-  python::warm_after_fork_parent();
+  warm::after_fork_parent();
   return pid;
 }
 
@@ -456,9 +455,7 @@ void Server::reap_children() {
     const auto found = children_.find(pid);
     if (found == children_.end()) continue;
     if (const int fd = found->second; fd >= 0) {
-      Writer reply;
-      reply.u32(static_cast<std::uint32_t>(status));
-      send_frame(fd, Type::exit, reply.bytes());
+      send_frame(fd, Type::exit, u32_payload(static_cast<std::uint32_t>(status)));
       close_connection(fd);
     }
     children_.erase(found);

@@ -1,16 +1,19 @@
-// The preload list (ISO_PRELOAD or serve.json) and the default socket path.
+// The preload list (ISO_PRELOAD, --preload or serve.json) and the default
+// socket path: the contract's rules (src/contract/socket_name.h), with the
+// core's error messages and its JSON parser.
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <string_view>
 
+#include "contract/socket_name.h"
 #include "identity.h"
-#include "isolate/serve.h"
+#include "serve.h"
 
 extern char** environ;
 
@@ -18,58 +21,36 @@ namespace iso::serve {
 
 namespace {
 
-bool is_module_name(const std::string& name) {
-  bool start = true;
-  for (const char c : name) {
-    if (c == '.') {
-      if (start) return false;
-      start = true;
-      continue;
-    }
-    const auto u = static_cast<unsigned char>(c);
-    if (!(std::isalpha(u) || c == '_' || (!start && std::isdigit(u)))) return false;
-    start = false;
+// contract::parse_preload's list, in a vector.
+struct ModuleList {
+  std::vector<std::string> modules;
+  bool contains(const char* item, std::size_t size) const {
+    return std::find(modules.begin(), modules.end(), std::string_view(item, size)) != modules.end();
   }
-  return !start;
-}
-
-std::string config_path() {
-  const char* config_home = std::getenv("XDG_CONFIG_HOME");
-  if (config_home != nullptr && config_home[0] == '/')
-    return std::string(config_home) + "/isolate/serve.json";
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || home[0] != '/') return {};
-  return std::string(home) + "/.config/isolate/serve.json";
-}
-
-// FNV-1a: the socket name only has to tell configurations apart; the server
-// checks the build key itself.
-std::uint64_t fingerprint(const std::string& text) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ULL;
+  bool add(const char* item, std::size_t size) {
+    modules.emplace_back(item, size);
+    return true;
   }
-  return hash;
-}
+};
 
 // The front (src/front/) reads no JSON: the core leaves it serve.json's list,
-// checked, in the socket directory, one file per serve.json path, whose first
-// line names the version of the file the list was read from.
-void leave_for_the_front(const std::string& config, const struct stat& info,
+// checked, in the socket directory (contract::preload_cache_path).
+void leave_for_the_front(const contract::Path& config, const struct stat& info,
                          const std::vector<std::string>& modules) {
   try {
-    char name[40];
-    std::snprintf(name, sizeof(name), "/preload-%016llx",
-                  static_cast<unsigned long long>(fingerprint(config)));
-    const std::string path = socket_directory() + name;
+    const std::string directory_text = socket_directory();
+    contract::Path directory, cache;
+    directory.add(directory_text.c_str());
+    contract::preload_cache_path(directory, config, &cache);
+    if (cache.overflow()) return;
+    const std::string path = cache.c_str();
     const std::string temporary = path + ".tmp" + std::to_string(getpid());
+    contract::Text<128> header;
+    contract::add_preload_cache_header(&header, info);
     std::string joined;
     for (const std::string& module : modules) joined += (joined.empty() ? "" : ",") + module;
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << info.st_dev << ':' << info.st_ino << ' ' << info.st_size << ' ' << info.st_mtim.tv_sec << '.'
-        << info.st_mtim.tv_nsec << '\n'
-        << joined;
+    out << header.c_str() << joined;
     out.close();
     if (!out || std::rename(temporary.c_str(), path.c_str()) != 0) std::remove(temporary.c_str());
   } catch (const ServeError&) {
@@ -80,36 +61,33 @@ void leave_for_the_front(const std::string& config, const struct stat& info,
 }  // namespace
 
 std::vector<std::string> parse_preload(const std::string& comma_separated, const std::string& source) {
-  std::vector<std::string> modules;
-  std::stringstream items(comma_separated);
-  std::string item;
-  while (std::getline(items, item, ',')) {
-    const auto first = item.find_first_not_of(" \t");
-    if (first == std::string::npos) continue;
-    item = item.substr(first, item.find_last_not_of(" \t") - first + 1);
-    if (!is_module_name(item))
-      throw ServeError("isolate: " + source + ": '" + item + "' is not a module name");
-    if (std::find(modules.begin(), modules.end(), item) == modules.end()) modules.push_back(item);
+  ModuleList list;
+  const contract::PreloadParse parsed = contract::parse_preload(comma_separated.c_str(), list);
+  if (parsed.status != contract::PreloadParse::Status::ok) {
+    throw ServeError("isolate: " + source + ": '" + std::string(parsed.item, parsed.size) +
+                     "' is not a module name");
   }
-  return modules;
+  return list.modules;
 }
 
 std::vector<std::string> configured_preload() {
   if (const char* value = std::getenv("ISO_PRELOAD"); value != nullptr)
     return parse_preload(value, "ISO_PRELOAD");
-  const std::string path = config_path();
+  contract::Path config;
+  if (!contract::config_path(environ, &config) || config.overflow()) return {};
+  const std::string path = config.c_str();
   struct stat before {};
-  if (path.empty() || stat(path.c_str(), &before) != 0) return {};
+  if (stat(path.c_str(), &before) != 0) return {};
   std::ifstream file(path);
-  nlohmann::json config;
+  nlohmann::json settings;
   try {
-    config = nlohmann::json::parse(file);
+    settings = nlohmann::json::parse(file);
   } catch (const nlohmann::json::exception& e) {
     throw ServeError("isolate: " + path + ": not valid JSON (" + e.what() + ")");
   }
-  if (!config.is_object()) throw ServeError("isolate: " + path + ": expected a JSON object");
-  if (!config.contains("preload")) return {};
-  const nlohmann::json& preload = config["preload"];
+  if (!settings.is_object()) throw ServeError("isolate: " + path + ": expected a JSON object");
+  if (!settings.contains("preload")) return {};
+  const nlohmann::json& preload = settings["preload"];
   if (!preload.is_array())
     throw ServeError("isolate: " + path + ": \"preload\" must be a list of module names");
   std::string joined;
@@ -123,21 +101,22 @@ std::vector<std::string> configured_preload() {
   struct stat after {};
   if (stat(path.c_str(), &after) == 0 && after.st_ino == before.st_ino && after.st_size == before.st_size &&
       after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec) {
-    leave_for_the_front(path, after, modules);
+    leave_for_the_front(config, after, modules);
   }
   return modules;
 }
 
 std::string default_socket_path(const std::vector<std::string>& preload) {
-  std::string identity = build_key();
-  identity += '\n';
-  for (const std::string& name : preload) identity += name + ",";
-  identity += '\n';
-  for (const std::string& variable : startup_environment(environ)) identity += variable + '\0';
-  char name[40];
-  std::snprintf(name, sizeof(name), "/serve-%016llx.sock",
-                static_cast<unsigned long long>(fingerprint(identity)));
-  return socket_directory() + name;
+  contract::Path key, path;
+  const std::string key_text = build_key();
+  key.add(key_text.c_str(), key_text.size());
+  const std::string directory = socket_directory();
+  path.add(directory.c_str(), directory.size());
+  std::vector<const char*> names;
+  for (const std::string& name : preload) names.push_back(name.c_str());
+  contract::add_socket_name(key, {names.data(), names.size()}, environ, &path);
+  if (path.overflow()) throw ServeError("isolate: the socket path is too long: " + directory + "/serve-….sock");
+  return path.c_str();
 }
 
 }  // namespace iso::serve

@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "identity.h"
-#include "isolate/serve.h"
+#include "serve.h"
 
 namespace iso::serve {
 

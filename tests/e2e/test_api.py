@@ -62,6 +62,9 @@ def slow(x):
 
 def pid(x):
     return os.getpid()
+
+def add(a, b, c=0):
+    return a + b + c
 '''
 
 
@@ -314,6 +317,13 @@ class Failures(ApiTestCase):
                 isolate.map(single.f, [1], backend="subinterp")
             except ImportError as e:
                 print(e.name, "|", e)
+            # An executor's functions are not known at start: a module this
+            # process has loaded that sub-interpreters refuse is enough.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with isolate.PoolExecutor(2) as ex:
+                    print(ex.backend, ex.submit(single.f, 5).result())
+            print(caught[0].message)
         ''')
         for via, r in self.run_each_way(path):
             self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
@@ -322,6 +332,8 @@ class Failures(ApiTestCase):
             self.assertEqual(lines[1], "isolate: module _testsinglephase cannot be loaded in a sub-interpreter; "
                                        "using backend 'process' instead", via)
             self.assertTrue(lines[2].startswith("_testsinglephase | "), lines[2])
+            self.assertEqual(lines[3:], ["process 6", "isolate: module _testsinglephase cannot be loaded in a "
+                                         "sub-interpreter; using backend 'process' instead"], via)
 
     def test_bad_arguments_are_clear_errors(self):
         path = self.script("bad_args.py", '''
@@ -339,6 +351,46 @@ class Failures(ApiTestCase):
                 "isolate: max_workers must be a positive int, not 0",
                 "isolate: chunksize must be a positive int or 'auto', not 0",
                 "isolate: chunksize must be a positive int or 'auto', not 'big'",
+            ], via)
+
+    def test_map_speaks_the_executor_vocabulary(self):
+        # max_workers, chunksize and timeout as in concurrent.futures, several
+        # iterables as in Executor.map, and workers= a deprecated alias.
+        path = self.script("vocabulary.py", '''
+            import isolate, warnings, work
+            print(isolate.map(work.add, [1, 2, 3], [10, 20, 30], max_workers=2))
+            print(isolate.map(work.add, [1, 2, 3], [10, 20], [100, 200, 300, 400], chunksize=1))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                print(isolate.map(work.add, [1], [2], workers=1))
+            print(caught[0].category.__name__, caught[0].message, caught[0].filename.endswith("vocabulary.py"))
+            for bad in (lambda: isolate.map(work.add), lambda: isolate.map(work.add, [1], [2], max_workers=1, workers=1)):
+                try:
+                    bad()
+                except TypeError as e:
+                    print(e)
+            try:
+                isolate.map(work.slow, range(100), max_workers=2, chunksize=1, timeout=0.3)
+            except TimeoutError:
+                print("timed out")
+            with isolate.PoolExecutor(max_workers=2) as ex:
+                print(ex.max_workers, list(ex.map(work.add, [1, 2], [3, 4])))
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    print(ex.workers, caught[0].category.__name__)
+        ''')
+        for via, r in self.run_each_way(path, timeout=60):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().splitlines(), [
+                "[11, 22, 33]",
+                "[111, 222]",
+                "[3]",
+                "DeprecationWarning isolate.map(workers=...) is deprecated; use max_workers= True",
+                "isolate.map() needs at least one iterable",
+                "isolate.map() got both max_workers and its deprecated alias workers",
+                "timed out",
+                "2 [4, 6]",
+                "2 DeprecationWarning",
             ], via)
 
     def test_the_environment_chooses_the_backend_under_auto(self):

@@ -192,7 +192,7 @@ class Failures(MapTestCase):
             (["fns:nosuch"], "target 'fns:nosuch': fns has no attribute 'nosuch'"),
             (["fns"], "target 'fns': expected module:function or path/to/file.py:function"),
             (["missing.py:f"], "target 'missing.py:f': no such file: missing.py"),
-            (["fns:square", "--backend", "gpu"], "--backend gpu: expected auto, subinterp, threads or process"),
+            (["fns:square", "--backend", "gpu"], "unknown --backend 'gpu' (expected one of auto, subinterp, threads, process)"),
             (["fns:square", "--chunk", "0"], "--chunk 0: expected auto or a number from 1 to 1000000"),
             (["fns:square", "--input", "/nonexistent/in"], "cannot open input /nonexistent/in: No such file or directory"),
             (["fns:square", "--output", "/nonexistent/out"], "cannot open output /nonexistent/out: No such file or directory"),
@@ -202,6 +202,34 @@ class Failures(MapTestCase):
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertEqual(r.stdout, b"")
             self.assertEqual(r.stderr.decode(), f"isolate: map: {message}\n", args)
+
+    def test_the_environment_chooses_the_backend_under_auto(self):
+        # The pool's one policy: ISO_BACKEND under auto (also for an explicit
+        # --backend auto), ISO_THREADS, and errors that name the setting.
+        for env, args, summary in ((dict(ISO_BACKEND="process"), ["-j", "3"], b"process x 3"),
+                                   (dict(ISO_BACKEND="process"), ["-j", "3", "--backend", "auto"], b"process x 3"),
+                                   (dict(ISO_BACKEND="threads"), ["-j", "3", "--backend", "process"], b"process x 3"),
+                                   (dict(ISO_THREADS="3", ISO_BACKEND="threads"), [], b"threads x 3")):
+            r = self.map("fns:square", *args, stdin=b"4\n", **env)
+            self.assertEqual((r.returncode, r.stdout), (0, b"16\n"), (env, args, r.stderr))
+            self.assertIn(summary, r.stderr, (env, args))
+        r = self.map("fns:square", stdin=b"4\n", ISO_BACKEND="gpu")
+        self.assertEqual((r.returncode, r.stdout), (2, b""))
+        self.assertEqual(r.stderr, b"isolate: map: unknown ISO_BACKEND 'gpu' "
+                                   b"(expected one of auto, subinterp, threads, process)\n")
+
+    def test_iso_log_debug_shows_the_pool_starting(self):
+        r = self.map("fns:square", "-q", "-j", "2", "--backend", "process", stdin=b"4\n", ISO_LOG="debug")
+        self.assertEqual((r.returncode, r.stdout), (0, b"16\n"), r.stderr)
+        lines = r.stderr.decode().splitlines()
+        self.assertEqual(sum(bool(re.fullmatch(r"isolate\[\d+\]: debug: process worker ready", l)) for l in lines), 2,
+                         lines)
+        self.assertEqual(sum(bool(re.fullmatch(r"isolate\[\d+\]: debug: worker process \d+ started", l))
+                             for l in lines), 2, lines)
+        r = self.map("fns:square", "-q", stdin=b"4\n", ISO_LOG="loud")
+        self.assertEqual((r.returncode, r.stdout), (0, b"16\n"), r.stderr)
+        self.assertRegex(r.stderr.decode(), r"^isolate\[\d+\]: warning: ignoring ISO_LOG=loud "
+                                            r"\(expected trace, debug, info, warn, error or off\)\n$")
 
     def test_a_module_that_refuses_sub_interpreters(self):
         if "subinterp" not in backends():

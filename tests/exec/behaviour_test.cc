@@ -17,12 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "exec/variants.h"
 #include "isolate/exec.h"
 
 namespace {
 
 using iso::Chunking;
-using iso::Schedule;
+using iso::exec_detail::Schedule;
 using iso::ThreadPool;
 
 std::size_t triangle(std::size_t n) {
@@ -59,7 +60,8 @@ void spin_for(std::chrono::microseconds d) {
 
 TEST(Exceptions, RethrownToTheCallerWithNoBodyLeftRunning) {
   for (Schedule schedule : {Schedule::stealing, Schedule::shared_cursor}) {
-    ThreadPool pool(3, schedule);
+    const auto owned_pool = iso::exec_detail::make_pool(3, schedule);
+    ThreadPool& pool = *owned_pool;
     // Thrown by the caller's first item, by a worker's (the last item is in
     // the last thread's share), and in the middle; fixed and automatic chunks.
     constexpr std::size_t n = 2000;
@@ -117,7 +119,7 @@ TEST(Exceptions, EveryEntryPoint) {
     if (i == 7) throw std::logic_error("seven");
   };
   EXPECT_THROW(pool.parallel_for(0, 1000, throw_at_7, Chunking::fixed(3)), std::logic_error);
-  EXPECT_THROW(pool.parallel_for_dyn(0, 1000, throw_at_7, Chunking::fixed(3)), std::logic_error);
+  EXPECT_THROW(iso::exec_detail::parallel_for_dyn(pool, 0, 1000, throw_at_7, Chunking::fixed(3)), std::logic_error);
   EXPECT_THROW(pool.parallel_for_chunks(
                    0, 1000,
                    [&](std::size_t first, std::size_t last) {
@@ -164,7 +166,7 @@ TEST(Nesting, ThreeLevelsAcrossPoolsAndEntryPoints) {
   a.parallel_for(
       0, 8,
       [&](std::size_t) {
-        b.parallel_for_dyn(0, 8, [&](std::size_t) {
+        iso::exec_detail::parallel_for_dyn(b, 0, 8, [&](std::size_t) {
           const int s = iso::parallel_reduce(
               0, 100, 0, [](std::size_t) { return 1; }, std::plus<>(), Chunking::fixed(9));
           total.fetch_add(static_cast<std::size_t>(s));
@@ -227,7 +229,7 @@ TEST(Threads, OneThreadRunsEverythingOnTheCaller) {
   };
   pool.parallel_for(0, 100000, check);
   pool.parallel_for(0, 100000, check, Chunking::fixed(1));
-  pool.parallel_for_dyn(0, 1000, check);
+  iso::exec_detail::parallel_for_dyn(pool, 0, 1000, check);
   EXPECT_EQ(elsewhere.load(), 0);
 }
 
@@ -244,9 +246,39 @@ TEST(Threads, SmallBatchRunsInlineOnTheCaller) {
   EXPECT_EQ(elsewhere.load(), 0);
 }
 
-TEST(Threads, DefaultPoolIsShared) {
-  EXPECT_EQ(&iso::default_pool(), &iso::default_pool());
-  EXPECT_GE(iso::default_pool().size(), 1u);
+// The free functions run on default_pool(), one pool for the whole process:
+// the same object from every thread, of the default size, whose worker
+// threads are the ones the free functions use.
+TEST(Threads, FreeFunctionsRunOnTheDefaultPool) {
+  iso::ThreadPool& pool = iso::default_pool();
+  EXPECT_EQ(pool.size(), iso::default_concurrency());
+  const iso::ThreadPool* seen_elsewhere = nullptr;
+  std::thread([&] { seen_elsewhere = &iso::default_pool(); }).join();
+  EXPECT_EQ(seen_elsewhere, &pool);
+
+  std::mutex mu;
+  std::set<std::thread::id> by_pool, by_free;
+  const auto recorder = [&mu](std::set<std::thread::id>& ids) {
+    return [&mu, &ids](std::size_t) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // long enough for every thread to join in
+      const std::lock_guard lock(mu);
+      ids.insert(std::this_thread::get_id());
+    };
+  };
+  for (int round = 0; round < 3; ++round) {
+    auto into_pool = recorder(by_pool);
+    pool.parallel_for(0, 64, into_pool, Chunking::fixed(1));
+    auto into_free = recorder(by_free);
+    iso::parallel_for(0, 64, into_free, Chunking::fixed(1));
+  }
+  by_pool.erase(std::this_thread::get_id());
+  by_free.erase(std::this_thread::get_id());
+  if (pool.size() > 1) {
+    EXPECT_FALSE(by_free.empty());
+  }
+  for (const std::thread::id& id : by_free) {
+    EXPECT_EQ(by_pool.count(id), 1u) << "a worker outside default_pool()";
+  }
 }
 
 TEST(Threads, ConcurrentCallersFromSeveralThreads) {
@@ -270,7 +302,7 @@ TEST(Threads, ConcurrentCallersFromSeveralThreads) {
             pool.parallel_for(0, n, body, Chunking::fixed(13));
             break;
           default:
-            pool.parallel_for_dyn(0, n, body, Chunking::fixed(50));
+            iso::exec_detail::parallel_for_dyn(pool, 0, n, body, Chunking::fixed(50));
             break;
         }
         if (sum.load() != triangle(n)) failures.fetch_add(1);

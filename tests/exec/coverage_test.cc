@@ -16,12 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include "exec/variants.h"
 #include "isolate/exec.h"
 
 namespace {
 
 using iso::Chunking;
-using iso::Schedule;
+using iso::exec_detail::Schedule;
 using iso::ThreadPool;
 
 // Counts how often each index of [begin, end) was visited.
@@ -78,7 +79,7 @@ void visit(ThreadPool& pool, Api api, std::size_t begin, std::size_t end, Chunki
     case Api::chunks:
       return pool.parallel_for_chunks(begin, end, chunk, chunking);
     case Api::dyn:
-      return pool.parallel_for_dyn(begin, end, item, chunking);
+      return iso::exec_detail::parallel_for_dyn(pool, begin, end, item, chunking);
     case Api::reduce: {
       const std::size_t sum = pool.parallel_reduce(
           begin, end, std::size_t{0},
@@ -97,7 +98,7 @@ void visit(ThreadPool& pool, Api api, std::size_t begin, std::size_t end, Chunki
     case Api::free_chunks:
       return iso::parallel_for_chunks(begin, end, chunk, chunking);
     case Api::free_dyn:
-      return iso::parallel_for_dyn(begin, end, item, chunking);
+      return iso::exec_detail::parallel_for_dyn(begin, end, item, chunking);
   }
 }
 
@@ -113,7 +114,8 @@ void PrintTo(const Case& c, std::ostream* os) {
 class Coverage : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Coverage, EveryIndexExactlyOnce) {
-  ThreadPool pool(GetParam().threads, GetParam().schedule);
+  const auto owned_pool = iso::exec_detail::make_pool(GetParam().threads, GetParam().schedule);
+  ThreadPool& pool = *owned_pool;
   EXPECT_EQ(pool.size(), GetParam().threads);
   const std::vector<std::pair<std::size_t, std::size_t>> ranges = {
       {0, 0}, {7, 7}, {0, 1}, {5, 6}, {0, 2}, {3, 20}, {0, 1000}, {123, 10123}, {1, 100003}};
@@ -147,7 +149,8 @@ INSTANTIATE_TEST_SUITE_P(Pools, Coverage,
 
 TEST(Chunks, FixedChunksAreExactWhateverTheSchedule) {
   for (Schedule schedule : {Schedule::stealing, Schedule::shared_cursor}) {
-    ThreadPool pool(3, schedule);
+    const auto owned_pool = iso::exec_detail::make_pool(3, schedule);
+    ThreadPool& pool = *owned_pool;
     for (std::size_t chunk : {1, 3, 64, 999, 5000}) {
       const std::size_t begin = 11;
       const std::size_t end = 10011;
@@ -225,7 +228,7 @@ TEST(Ranges, BeginAfterEndIsRejected) {
   expect_reversed_range_error([&] { pool.parallel_for(9, 4, item); }, "parallel_for");
   expect_reversed_range_error([&] { pool.parallel_for(9, 4, item, Chunking::fixed(2)); }, "parallel_for");
   expect_reversed_range_error([&] { pool.parallel_for_chunks(9, 4, chunk); }, "parallel_for_chunks");
-  expect_reversed_range_error([&] { pool.parallel_for_dyn(9, 4, item); }, "parallel_for_dyn");
+  expect_reversed_range_error([&] { iso::exec_detail::parallel_for_dyn(pool, 9, 4, item); }, "parallel_for_dyn");
   expect_reversed_range_error(
       [&] {
         pool.parallel_reduce(
@@ -233,7 +236,7 @@ TEST(Ranges, BeginAfterEndIsRejected) {
       },
       "parallel_reduce");
   expect_reversed_range_error([&] { iso::parallel_for(9, 4, item); }, "parallel_for");
-  expect_reversed_range_error([&] { iso::parallel_for_dyn(9, 4, item); }, "parallel_for_dyn");
+  expect_reversed_range_error([&] { iso::exec_detail::parallel_for_dyn(9, 4, item); }, "parallel_for_dyn");
   ThreadPool single(1);
   expect_reversed_range_error([&] { single.parallel_for(9, 4, item); }, "parallel_for");
   EXPECT_EQ(calls, 0);
@@ -281,8 +284,8 @@ TEST(Bodies, AnyCallable) {
 TEST(Bodies, EmptyStdFunctionThrowsBadFunctionCall) {
   ThreadPool pool(2);
   const std::function<void(std::size_t)> empty;
-  EXPECT_THROW(pool.parallel_for_dyn(0, 100, empty), std::bad_function_call);
-  pool.parallel_for_dyn(0, 0, empty);  // nothing to call
+  EXPECT_THROW(iso::exec_detail::parallel_for_dyn(pool, 0, 100, empty), std::bad_function_call);
+  iso::exec_detail::parallel_for_dyn(pool, 0, 0, empty);  // nothing to call
 }
 
 }  // namespace

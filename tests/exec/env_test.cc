@@ -35,6 +35,7 @@ TEST(Env, DefaultPoolSize) {
   const std::size_t size = iso::default_pool().size();
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(size, env_or("EXPECT_THREADS", affinity_cpus()));
+  EXPECT_EQ(iso::default_concurrency(), size);
   const char* warning = std::getenv("EXPECT_WARNING");
   if (warning != nullptr) {
     EXPECT_NE(err.find(warning), std::string::npos) << "stderr: " << err;

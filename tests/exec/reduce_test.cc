@@ -9,12 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "exec/variants.h"
 #include "isolate/exec.h"
 
 namespace {
 
 using iso::Chunking;
-using iso::Schedule;
+using iso::exec_detail::Schedule;
 using iso::ThreadPool;
 
 // 2x2 matrices mod a prime: associative, not commutative.
@@ -80,7 +81,8 @@ TEST(Reduce, FloatingPointIsDeterministic) {
   const double reference = reference_pool.parallel_reduce(0, n, 0.0, term, std::plus<>());
   for (std::size_t threads : {2, 3, 8}) {
     for (Schedule schedule : {Schedule::stealing, Schedule::shared_cursor}) {
-      ThreadPool pool(threads, schedule);
+      const auto owned_pool = iso::exec_detail::make_pool(threads, schedule);
+      ThreadPool& pool = *owned_pool;
       for (Chunking chunking : {Chunking::automatic(), Chunking::fixed(1), Chunking::fixed(10)}) {
         for (int round = 0; round < 3; ++round) {
           const double r = pool.parallel_reduce(0, n, 0.0, term, std::plus<>(), chunking);

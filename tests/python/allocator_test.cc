@@ -3,7 +3,7 @@
 // tests/e2e/test_pymalloc.py).
 #include <gtest/gtest.h>
 
-#include "isolate/python.h"
+#include "python/allocator.h"
 
 namespace {
 

@@ -1,0 +1,336 @@
+// The `isolate` Python module, the pool's Python API. This is its C half:
+// `_Pool`, a MapPool with the pickle codec whose calls release the GIL while
+// they wait, and which takes its workers, backend and chunk size from the
+// pool's policy (isolate/pool.h), as `isolate map` does. python/isolate/__init__.py (map, PoolExecutor),
+// compiled into the binary, runs in the module's namespace afterwards.
+//
+// The same module is a built-in of the isolate binary (`import isolate`
+// inside `isolate run`) and an extension module for the python3 of the same
+// build (build/python/). Multi-phase initialisation with per-interpreter
+// state, so a sub-interpreter that imports a script doing `import isolate`
+// can load it too.
+#define PY_SSIZE_T_CLEAN  // y# takes a Py_ssize_t length (the default from 3.13 on)
+#include <Python.h>
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "api_code.h"
+#include "isolate/pool.h"
+#include "isolate/python.h"
+#include "module.h"
+
+namespace iso::api {
+
+namespace {
+
+using pool::MapPool;
+
+struct PoolObject {
+  PyObject_HEAD MapPool* pool;
+};
+
+MapPool* pool_of(PyObject* self) {
+  MapPool* pool = reinterpret_cast<PoolObject*>(self)->pool;
+  if (pool == nullptr) PyErr_SetString(PyExc_RuntimeError, "isolate: the pool is closed");
+  return pool;
+}
+
+// Raises a pool::Error as Python sees it: ValueError for a bad setting,
+// ImportError (with .name) for a module that refuses to load in a
+// sub-interpreter, RuntimeError for the rest.
+void raise_pool_error(const pool::Error& e) {
+  switch (e.kind) {
+    case pool::Error::Kind::setting:
+      PyErr_SetString(PyExc_ValueError, e.what());
+      return;
+    case pool::Error::Kind::start:
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+      return;
+    case pool::Error::Kind::refused:
+      break;
+  }
+  PyObject* message = PyUnicode_FromString(e.what());
+  PyObject* name = PyUnicode_FromString(e.refused_module.c_str());
+  if (message != nullptr && name != nullptr) PyErr_SetImportError(message, name, nullptr);
+  Py_XDECREF(message);
+  Py_XDECREF(name);
+}
+
+// _Pool(backend, max_workers, preload, main_has_file, functions_known):
+// `backend` is "auto" or a backend name, `max_workers` 0 for the default;
+// `preload` is what every worker loads when it starts, the JSON of
+// {"path": sys.path, "ref": a function ref or null} (_map_worker.py);
+// `functions_known` false for an executor, whose functions come later.
+int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
+  static const char* keywords[] = {"backend", "max_workers", "preload", "main_has_file", "functions_known",
+                                   nullptr};
+  const char* backend_text = nullptr;
+  unsigned long long max_workers = 0;
+  const char* preload = "";
+  int main_has_file = 1;
+  int functions_known = 1;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sK|spp", const_cast<char**>(keywords), &backend_text,
+                                   &max_workers, &preload, &main_has_file, &functions_known)) {
+    return -1;
+  }
+  if (reinterpret_cast<PoolObject*>(self)->pool != nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "isolate: _Pool.__init__ called twice");
+    return -1;
+  }
+  pool::Options options;
+  options.target = preload;
+  options.codec = pool::Codec::pickle;
+  options.functions_known = functions_known != 0;
+  MapPool* started = nullptr;
+  std::optional<pool::Error> error;
+  try {
+    options.workers = pool::resolve_workers(max_workers);
+    const pool::BackendChoice choice = pool::choose_backend(backend_text, "backend", main_has_file != 0);
+    options.backend = choice.backend;
+    options.fall_back = choice.automatic;
+  } catch (const pool::Error& e) {
+    raise_pool_error(e);
+    return -1;
+  }
+  // Workers take the GIL as they start (and a sub-interpreter needs the main
+  // one to be created), so the constructor runs without it.
+  Py_BEGIN_ALLOW_THREADS;
+  try {
+    started = new MapPool(options);
+  } catch (const pool::Error& e) {
+    error = e;
+  } catch (const std::exception& e) {
+    error = pool::Error(pool::Error::Kind::start, std::string("isolate: cannot start the pool: ") + e.what());
+  }
+  Py_END_ALLOW_THREADS;
+  if (error) {
+    raise_pool_error(*error);
+    return -1;
+  }
+  reinterpret_cast<PoolObject*>(self)->pool = started;
+  return 0;
+}
+
+void close_pool(PoolObject* self) {
+  MapPool* pool = std::exchange(self->pool, nullptr);
+  if (pool == nullptr) return;
+  Py_BEGIN_ALLOW_THREADS;  // workers finishing a chunk need the GIL
+  delete pool;
+  Py_END_ALLOW_THREADS;
+}
+
+void pool_dealloc(PyObject* self) {
+  close_pool(reinterpret_cast<PoolObject*>(self));
+  PyTypeObject* type = Py_TYPE(self);
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+// submit([(index, payload), ...]): one chunk; blocks, without the GIL, while
+// every worker's queue is full.
+PyObject* pool_submit(PyObject* self, PyObject* items) {
+  MapPool* pool = pool_of(self);
+  if (pool == nullptr) return nullptr;
+  PyObject* seq = PySequence_Fast(items, "isolate: submit() takes a list of (index, bytes)");
+  if (seq == nullptr) return nullptr;
+  pool::ItemChunk chunk(static_cast<std::size_t>(PySequence_Fast_GET_SIZE(seq)));
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    unsigned long long index = 0;
+    const char* data = nullptr;
+    Py_ssize_t size = 0;
+    if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, static_cast<Py_ssize_t>(i)), "Ky#", &index, &data,
+                          &size)) {
+      Py_DECREF(seq);
+      return nullptr;
+    }
+    chunk[i].index = index;
+    chunk[i].payload.assign(data, static_cast<std::size_t>(size));
+  }
+  Py_DECREF(seq);
+  if (chunk.empty()) Py_RETURN_NONE;
+  Py_BEGIN_ALLOW_THREADS;
+  pool->submit(std::move(chunk));
+  Py_END_ALLOW_THREADS;
+  Py_RETURN_NONE;
+}
+
+// next() -> [(index, ok, payload), ...] in completion order, or None once
+// finish() or cancel() was called and nothing more will come.
+PyObject* pool_next(PyObject* self, PyObject* /*unused*/) {
+  MapPool* pool = pool_of(self);
+  if (pool == nullptr) return nullptr;
+  std::optional<pool::ResultChunk> results;
+  Py_BEGIN_ALLOW_THREADS;
+  results = pool->next();
+  Py_END_ALLOW_THREADS;
+  if (!results) Py_RETURN_NONE;
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(results->size()));
+  for (std::size_t i = 0; list != nullptr && i < results->size(); ++i) {
+    const pool::Result& r = (*results)[i];
+    PyObject* item =
+        Py_BuildValue("(KOy#)", static_cast<unsigned long long>(r.index), r.ok ? Py_True : Py_False,
+                      r.payload.data(), static_cast<Py_ssize_t>(r.payload.size()));
+    if (item == nullptr) Py_CLEAR(list);
+    if (list != nullptr) PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), item);
+  }
+  return list;
+}
+
+PyObject* pool_finish(PyObject* self, PyObject* /*unused*/) {
+  MapPool* pool = pool_of(self);
+  if (pool == nullptr) return nullptr;
+  pool->finish();
+  Py_RETURN_NONE;
+}
+
+PyObject* pool_cancel(PyObject* self, PyObject* /*unused*/) {
+  MapPool* pool = pool_of(self);
+  if (pool == nullptr) return nullptr;
+  pool->cancel();
+  Py_RETURN_NONE;
+}
+
+// close(): ends the workers (each finishes the chunk in hand). Call it once
+// no thread is inside submit() or next().
+PyObject* pool_close(PyObject* self, PyObject* /*unused*/) {
+  close_pool(reinterpret_cast<PoolObject*>(self));
+  Py_RETURN_NONE;
+}
+
+// chunk_size() -> items per chunk for ~5 ms of work each, from what the
+// chunks so far cost (the pool's policy, as for `isolate map`).
+PyObject* pool_chunk_size(PyObject* self, PyObject* /*unused*/) {
+  MapPool* pool = pool_of(self);
+  return pool == nullptr ? nullptr : PyLong_FromSize_t(pool->chunk_size());
+}
+
+PyObject* pool_refused_module(PyObject* self, void* /*unused*/) {
+  MapPool* pool = pool_of(self);
+  if (pool == nullptr) return nullptr;
+  const std::string& name = pool->refused_module();
+  if (name.empty()) Py_RETURN_NONE;
+  return PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+}
+
+PyObject* pool_backend(PyObject* self, void* /*unused*/) {
+  MapPool* pool = pool_of(self);
+  if (pool == nullptr) return nullptr;
+  const std::string_view name = pool::backend_name(pool->backend());
+  return PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+}
+
+PyObject* pool_workers(PyObject* self, void* /*unused*/) {
+  MapPool* pool = pool_of(self);
+  return pool == nullptr ? nullptr : PyLong_FromUnsignedLong(pool->workers());
+}
+
+PyMethodDef pool_methods[] = {
+    {"submit", pool_submit, METH_O, "submit([(index, payload), ...]): queue one chunk"},
+    {"next", pool_next, METH_NOARGS, "next() -> [(index, ok, payload), ...] or None"},
+    {"finish", pool_finish, METH_NOARGS, "no more submits; next() returns None once all came back"},
+    {"cancel", pool_cancel, METH_NOARGS, "next() returns None at once"},
+    {"close", pool_close, METH_NOARGS, "end the workers"},
+    {"chunk_size", pool_chunk_size, METH_NOARGS, "chunk_size() -> items per chunk for ~5 ms of work"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef pool_getset[] = {
+    {"backend", pool_backend, nullptr, "subinterp, threads or process", nullptr},
+    {"refused_module", pool_refused_module, nullptr,
+     "the module that moved an automatic pool from subinterp to process, or None", nullptr},
+    {"workers", pool_workers, nullptr, "number of workers", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyType_Slot pool_slots[] = {
+    {Py_tp_doc, const_cast<char*>("_Pool(backend, max_workers, preload, main_has_file, functions_known): warm isolates, pickle codec")},
+    {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
+    {Py_tp_init, reinterpret_cast<void*>(pool_init)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(pool_dealloc)},
+    {Py_tp_methods, pool_methods},
+    {Py_tp_getset, pool_getset},
+    {0, nullptr},
+};
+
+PyType_Spec pool_spec = {
+    .name = "isolate._Pool",
+    .basicsize = sizeof(PoolObject),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = pool_slots,
+};
+
+PyObject* backends_of_build(PyObject* /*module*/, PyObject* /*unused*/) {
+  const python::BuildInfo& info = python::build_info();
+  PyObject* list = PyList_New(0);
+  for (std::string_view b : info.backends) {
+    PyObject* name = PyUnicode_FromStringAndSize(b.data(), static_cast<Py_ssize_t>(b.size()));
+    if (name == nullptr || PyList_Append(list, name) != 0) Py_CLEAR(list);
+    Py_XDECREF(name);
+    if (list == nullptr) break;
+  }
+  return list;
+}
+
+PyMethodDef module_methods[] = {
+    {"_build_backends", backends_of_build, METH_NOARGS, "the pool backends this build supports"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+int module_exec(PyObject* module) {
+  PyObject* type = PyType_FromModuleAndSpec(module, &pool_spec, nullptr);
+  if (type == nullptr || PyModule_AddObjectRef(module, "_Pool", type) != 0) {
+    Py_XDECREF(type);
+    return -1;
+  }
+  Py_DECREF(type);
+  // As for any module: PyImport_Import (pickle uses it) finds __import__
+  // through the calling code's __builtins__.
+  PyObject* globals = PyModule_GetDict(module);
+  if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) != 0) return -1;
+  PyObject* code = Py_CompileString(kApiSource, "<isolate>/isolate/__init__.py", Py_file_input);
+  if (code == nullptr) return -1;
+  PyObject* result = PyEval_EvalCode(code, globals, globals);
+  Py_DECREF(code);
+  if (result == nullptr) return -1;
+  Py_DECREF(result);
+  return 0;
+}
+
+PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, reinterpret_cast<void*>(module_exec)},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#ifdef Py_GIL_DISABLED
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, nullptr},
+};
+
+PyModuleDef module_def = {
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "isolate",
+    .m_doc = "Run a Python function over many inputs on every core (isolate's pool).",
+    .m_size = 0,
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = nullptr,
+    .m_clear = nullptr,
+    .m_free = nullptr,
+};
+
+}  // namespace
+
+PyObject* init_module() {
+  return PyModuleDef_Init(&module_def);
+}
+
+void register_module() {
+  PyImport_AppendInittab("isolate", &init_module);
+}
+
+}  // namespace iso::api

@@ -1,0 +1,132 @@
+// The Python side of a worker: loading TARGET and calling run_batch, shared
+// by every backend (python/isolate/_map_worker.py does the per-item work).
+#include <nlohmann/json.hpp>
+
+#include "map_worker_code.h"
+#include "internal.h"
+#include "python/py_ref.h"
+
+namespace iso::pool {
+
+using python::fetch_exception;
+using python::Ref;
+
+namespace {
+
+std::string utf8(PyObject* o) {
+  Py_ssize_t size = 0;
+  const char* text = o != nullptr ? PyUnicode_AsUTF8AndSize(o, &size) : nullptr;
+  if (text == nullptr) {
+    PyErr_Clear();
+    return "?";
+  }
+  return {text, static_cast<std::size_t>(size)};
+}
+
+// A payload from run_batch: bytes (pickle) or str (JSON).
+std::string bytes_of(PyObject* o) {
+  if (PyBytes_Check(o)) return {PyBytes_AS_STRING(o), static_cast<std::size_t>(PyBytes_GET_SIZE(o))};
+  return utf8(o);
+}
+
+// The pending exception as "Type: message", cleared.
+std::string take_exception(std::string* type_name = nullptr, std::string* module_name = nullptr) {
+  PyObject* exc = fetch_exception();
+  if (exc == nullptr) return "unknown error";
+  const std::string_view qualified = Py_TYPE(exc)->tp_name;
+  const std::string type(qualified.substr(qualified.rfind('.') + 1));
+  Ref message(PyObject_Str(exc));
+  std::string text = utf8(message.p);
+  if (type_name != nullptr) *type_name = type;
+  if (module_name != nullptr && PyErr_GivenExceptionMatches(exc, PyExc_ImportError)) {
+    Ref name(PyObject_GetAttrString(exc, "name"));
+    if (name && PyUnicode_Check(name.p)) *module_name = utf8(name.p);
+    PyErr_Clear();
+  }
+  Py_DECREF(exc);
+  return type == "TargetError" ? text : type + ": " + text;
+}
+
+}  // namespace
+
+PyObject* load_target_locked(const Options& options, bool fresh) {
+  Ref code(Py_CompileString(kMapWorkerSource, "<isolate>/_map_worker.py", Py_file_input));
+  Ref module(code ? PyImport_ExecCodeModule("_isolate_map_worker", code.p) : nullptr);
+  if (!module) throw Error(Error::Kind::start, "isolate: cannot load the worker module: " + take_exception());
+  const char* codec = options.codec == Codec::pickle ? "pickle" : "json";
+  PyObject* run_batch =
+      PyObject_CallMethod(module.p, "load", "sOsO", options.target.c_str(), options.star ? Py_True : Py_False,
+                          codec, fresh ? Py_True : Py_False);
+  if (run_batch == nullptr) {
+    std::string type, refused;
+    const std::string message = take_exception(&type, &refused);
+    const bool refusal = type == "ImportError" && message.find("subinterpreter") != std::string::npos;
+    const std::string what = options.codec == Codec::pickle ? "the function" : options.target;
+    Error error(refusal ? Error::Kind::refused : Error::Kind::start,
+                type == "TargetError" ? "isolate: " + message : "isolate: cannot load " + what + ": " + message);
+    if (refusal && refused.empty()) {
+      // "module NAME does not support loading in subinterpreters" (3.12, 3.13)
+      const std::size_t at = message.find("module ");
+      const std::size_t end = at == std::string::npos ? at : message.find(' ', at + 7);
+      refused = end == std::string::npos ? "?" : message.substr(at + 7, end - at - 7);
+    }
+    if (refusal) error.refused_module = refused;
+    throw error;
+  }
+  return run_batch;
+}
+
+std::string loaded_module_refusing_subinterpreters_locked() {
+#if PY_VERSION_HEX >= 0x030C0000
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  PyObject* name = nullptr;
+  PyObject* module = nullptr;
+  for (Py_ssize_t at = 0; PyDict_Next(modules, &at, &name, &module);) {
+    if (!PyModule_Check(module) || !PyUnicode_Check(name)) continue;
+    const PyModuleDef* def = PyModule_GetDef(module);
+    const std::string text = utf8(name);
+    if (def == nullptr || text == "sys" || text == "builtins") continue;  // Python source, or made with every interpreter
+    bool own_gil = false;  // single-phase initialisation (no slots) never is
+    for (const PyModuleDef_Slot* slot = def->m_slots; slot != nullptr && slot->slot != 0; ++slot) {
+      if (slot->slot == Py_mod_multiple_interpreters) own_gil = slot->value == Py_MOD_PER_INTERPRETER_GIL_SUPPORTED;
+    }
+    if (!own_gil) return text;
+  }
+#endif
+  return {};
+}
+
+ResultChunk call_batch_locked(PyObject* run_batch, const ItemChunk& chunk) {
+  Ref lines(PyList_New(static_cast<Py_ssize_t>(chunk.size())));
+  for (std::size_t i = 0; lines && i < chunk.size(); ++i) {
+    PyObject* line =
+        PyBytes_FromStringAndSize(chunk[i].payload.data(), static_cast<Py_ssize_t>(chunk[i].payload.size()));
+    if (line == nullptr) return failed_chunk(chunk, "MemoryError", take_exception());
+    PyList_SET_ITEM(lines.p, static_cast<Py_ssize_t>(i), line);
+  }
+  Ref results(lines ? PyObject_CallOneArg(run_batch, lines.p) : nullptr);
+  if (!results || !PyList_Check(results.p) ||
+      PyList_GET_SIZE(results.p) != static_cast<Py_ssize_t>(chunk.size())) {
+    const std::string why = results ? "run_batch returned a malformed result" : take_exception();
+    return failed_chunk(chunk, "WorkerError", why);
+  }
+  ResultChunk out(chunk.size());
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    PyObject* pair = PyList_GET_ITEM(results.p, static_cast<Py_ssize_t>(i));
+    out[i].index = chunk[i].index;
+    out[i].ok = PyObject_IsTrue(PyTuple_GET_ITEM(pair, 0)) == 1;
+    out[i].payload = bytes_of(PyTuple_GET_ITEM(pair, 1));
+  }
+  return out;
+}
+
+ResultChunk failed_chunk(const ItemChunk& chunk, const std::string& type, const std::string& message) {
+  const std::string error = nlohmann::json{{"type", type}, {"message", message}, {"traceback", ""}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ResultChunk out;
+  out.reserve(chunk.size());
+  for (const Item& item : chunk) out.push_back({item.index, false, error});
+  return out;
+}
+
+}  // namespace iso::pool

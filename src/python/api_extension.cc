@@ -1,7 +1,0 @@
-// The extension module build/python/isolate.cpython-*.so, for the python3 of
-// the same build: `PYTHONPATH=build/python python3 -c 'import isolate'`.
-#include "api_module.h"
-
-extern "C" PyMODINIT_FUNC PyInit_isolate() {
-  return iso::python::init_api_module();
-}

@@ -1,0 +1,186 @@
+// The contract's freestanding rules on their own (src/contract/): fixed
+// buffers, the frame header, module names and preload lists, the start-up
+// variables and their order, FNV-1a. That the front and the core apply them
+// alike is tested in tests/front/ and tests/serve/.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "contract/protocol.h"
+#include "contract/socket_name.h"
+#include "contract/text.h"
+
+namespace {
+
+using namespace iso::contract;  // NOLINT(google-build-using-namespace): the module under test
+
+TEST(Text, AppendsUntilFullThenMarksOverflow) {
+  Text<8> text;
+  text.add("abc").add('d').add_decimal(12);
+  EXPECT_STREQ(text.c_str(), "abcd12");
+  EXPECT_FALSE(text.overflow());
+  text.add("xy");  // 8 bytes with the NUL: one too many
+  EXPECT_TRUE(text.overflow());
+  EXPECT_STREQ(text.c_str(), "abcd12");
+  text.clear();
+  EXPECT_FALSE(text.overflow());
+  EXPECT_EQ(text.size(), 0u);
+}
+
+TEST(Text, NumbersInDecimalHexAndLittleEndian) {
+  Text<64> text;
+  text.add_decimal(0).add(' ').add_decimal(18446744073709551615ULL).add(' ').add_hex(0xbeef, 6);
+  EXPECT_STREQ(text.c_str(), "0 18446744073709551615 00beef");
+  Text<8> bytes;
+  bytes.add_le(0x04030201, 4);
+  EXPECT_EQ(std::string(bytes.c_str(), bytes.size()), std::string("\x01\x02\x03\x04", 4));
+}
+
+TEST(Header, RoundTripsAndChecksMagicVersionAndLength) {
+  unsigned char raw[kHeaderSize];
+  const Header sent{kRequestMagic, Type::call, kProtocolVersion, 1234};
+  encode_header(sent, raw);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(raw), 4), "KISO");
+  const Header got = decode_header(raw);
+  EXPECT_EQ(got.magic, sent.magic);
+  EXPECT_EQ(got.type, Type::call);
+  EXPECT_EQ(got.version, kProtocolVersion);
+  EXPECT_EQ(got.length, 1234u);
+  EXPECT_TRUE(got.valid(kRequestMagic));
+  EXPECT_FALSE(got.valid(kReplyMagic));
+  EXPECT_FALSE(got.valid(kRequestMagic, 1000));
+  Header other = got;
+  other.version = kProtocolVersion + 1;
+  EXPECT_FALSE(other.valid(kRequestMagic));
+}
+
+TEST(ModuleName, DottedIdentifiersOnly) {
+  for (const std::string good : {"json", "a.b.c", "_x", "x1", "numpy.linalg", "A_b9"}) {
+    EXPECT_TRUE(is_module_name(good.data(), good.size())) << good;
+  }
+  for (const std::string bad : {"", ".", "a.", ".a", "a..b", "1x", "a.1", "a-b", "a b", "é"}) {
+    EXPECT_FALSE(is_module_name(bad.data(), bad.size())) << bad;
+  }
+}
+
+std::vector<std::string> names(const PreloadList& list) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < list.list().count; ++i) out.emplace_back(list.list().items[i]);
+  return out;
+}
+
+TEST(Preload, ItemsTrimmedEmptiesSkippedRepeatsDropped) {
+  PreloadList list;
+  const PreloadParse parsed = parse_preload(" json ,\tdecimal,,json, a.b ", list);
+  EXPECT_EQ(parsed.status, PreloadParse::Status::ok);
+  EXPECT_EQ(names(list), (std::vector<std::string>{"json", "decimal", "a.b"}));
+  PreloadList empty;
+  EXPECT_EQ(parse_preload("", empty).status, PreloadParse::Status::ok);
+  EXPECT_EQ(parse_preload(" , ", empty).status, PreloadParse::Status::ok);
+  EXPECT_TRUE(names(empty).empty());
+}
+
+TEST(Preload, ABadItemIsNamed) {
+  PreloadList list;
+  const PreloadParse parsed = parse_preload("json, not-a-module ,x", list);
+  EXPECT_EQ(parsed.status, PreloadParse::Status::not_a_module);
+  EXPECT_EQ(std::string(parsed.item, parsed.size), "not-a-module");
+}
+
+TEST(Preload, TheFrontsListIsBounded) {
+  std::string many;
+  for (int i = 0; i <= PreloadList::kMaxModules; ++i) many += "m" + std::to_string(i) + ",";
+  PreloadList list;
+  EXPECT_EQ(parse_preload(many.c_str(), list).status, PreloadParse::Status::full);
+}
+
+TEST(StartupEnvironment, WhichVariablesCount) {
+  for (const char* entry : {"PYTHONPATH=/x", "PYTHONHASHSEED=0", "PYTHON=", "LC_ALL=C", "LC_CTYPE=C.UTF-8", "LANG=C",
+                            "TZ=UTC", "HOME=/root", "ISO_PYMALLOC=malloc"}) {
+    EXPECT_TRUE(is_startup_variable(entry)) << entry;
+  }
+  for (const char* entry : {"PATH=/bin", "LANGUAGE=en", "HOMEDIR=/x", "TZDIR=/z", "ISO_PYMALLOCX=1", "XLC_ALL=C",
+                            "ISO_PRELOAD=json", "python=3"}) {
+    EXPECT_FALSE(is_startup_variable(entry)) << entry;
+  }
+}
+
+// The hash of the start-up variables equals the hash of std::sort's order,
+// each with its NUL, repeats kept: what the socket name has always hashed.
+TEST(StartupEnvironment, HashedInStdSortOrderWithRepeats) {
+  const std::vector<std::string> environment = {"PATH=/bin",    "TZ=UTC",        "LC_ALL=C",     "HOME=/h",
+                                                "PYTHONPATH=b", "PYTHONPATH=a",  "TZ=UTC",       "LANG=\xc3\xa9",
+                                                "LANG=z",       "PYTHONPATH=a",  "USER=me",      "LC_ALL=C.UTF-8"};
+  std::vector<const char*> envp;
+  for (const std::string& entry : environment) envp.push_back(entry.c_str());
+  envp.push_back(nullptr);
+  Fnv1a streamed;
+  hash_startup_environment(envp.data(), &streamed);
+
+  std::vector<std::string> sorted;
+  for (const std::string& entry : environment) {
+    if (is_startup_variable(entry.c_str())) sorted.push_back(entry);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  Fnv1a expected;
+  for (const std::string& entry : sorted) expected.add(entry.c_str(), entry.size() + 1);
+  EXPECT_EQ(streamed.value(), expected.value());
+  EXPECT_EQ(sorted.size(), 10u);
+}
+
+TEST(Fnv1a, KnownValues) {
+  Fnv1a empty;
+  EXPECT_EQ(empty.value(), 0xcbf29ce484222325ULL);
+  Fnv1a a;
+  a.add("a");
+  EXPECT_EQ(a.value(), 0xaf63dc4c8601ec8cULL);
+  Fnv1a split, whole;
+  split.add("foo");
+  split.add("bar");
+  whole.add("foobar");
+  EXPECT_EQ(split.value(), whole.value());
+  EXPECT_EQ(whole.value(), 0x85944171f73967e8ULL);
+}
+
+TEST(Names, SocketDirectoryAndConfigPath) {
+  const char* with_runtime[] = {"XDG_RUNTIME_DIR=/run/user/7", "HOME=/home/u", nullptr};
+  Path directory;
+  socket_directory(with_runtime, 7, &directory);
+  EXPECT_STREQ(directory.c_str(), "/run/user/7/isolate");
+  const char* relative_runtime[] = {"XDG_RUNTIME_DIR=run", nullptr};
+  Path fallback;
+  socket_directory(relative_runtime, 42, &fallback);
+  EXPECT_STREQ(fallback.c_str(), "/tmp/isolate-42");
+
+  Path config;
+  EXPECT_TRUE(config_path(with_runtime, &config));
+  EXPECT_STREQ(config.c_str(), "/home/u/.config/isolate/serve.json");
+  const char* xdg[] = {"HOME=/home/u", "XDG_CONFIG_HOME=/etc/u", nullptr};
+  Path from_xdg;
+  EXPECT_TRUE(config_path(xdg, &from_xdg));
+  EXPECT_STREQ(from_xdg.c_str(), "/etc/u/isolate/serve.json");
+  const char* none[] = {"HOME=relative", nullptr};
+  Path nowhere;
+  EXPECT_FALSE(config_path(none, &nowhere));
+}
+
+TEST(Names, SocketNameHashesKeyPreloadAndStartupVariables) {
+  Path key;
+  key.add("isolate 0.1.0 protocol 1; python 3.x /p; binary 1:2 3 4.5");
+  const char* preload_names[] = {"json", "decimal"};
+  const char* envp[] = {"PATH=/bin", "TZ=UTC", "HOME=/h", nullptr};
+  Path path;
+  path.add("/d");
+  add_socket_name(key, {preload_names, 2}, envp, &path);
+
+  const std::string identity = std::string(key.c_str()) + "\njson,decimal,\n" + std::string("HOME=/h\0TZ=UTC\0", 15);
+  Fnv1a expected;
+  expected.add(identity.data(), identity.size());
+  Text<32> hex;
+  hex.add_hex(expected.value(), 16);
+  EXPECT_EQ(std::string(path.c_str()), std::string("/d/serve-") + hex.c_str() + ".sock");
+}
+
+}  // namespace
