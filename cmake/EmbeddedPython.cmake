@@ -1,6 +1,6 @@
 # Chooses the CPython that isolate embeds and describes how to link it statically.
 #
-# DESIGN.md §1: a statically linked libpython runs ~6-8% fewer instructions than
+# A statically linked libpython runs ~6-8% fewer instructions than
 # the shared, position-independent one, so only builds that ship libpython3.x.a
 # qualify. Choice: ISO_PYTHON if given, else the newest CPython >= 3.12 with a
 # static library (pyenv first, then the system), else Debian's python3.11.
@@ -76,7 +76,7 @@ if(ISO_PY_version VERSION_LESS 3.11)
 endif()
 if(NOT ISO_PY_static_library)
   message(FATAL_ERROR "isolate: ${ISO_PYTHON} ships no static libpython3.x.a "
-                      "(isolate links it statically, see DESIGN.md §1)")
+                      "(isolate links it statically: docs/ARCHITECTURE.md, Build)")
 endif()
 
 string(REPLACE "," ";" ISO_PY_link_libraries "${ISO_PY_link_libraries}")

@@ -1,4 +1,4 @@
-// The reference allocator benchmark of DESIGN.md §2 ("Mixed 16-1024B").
+// The reference allocator benchmark, "Mixed 16-1024B" (docs/BENCHMARKS.md).
 //
 //   alloc_mixed [ops ws seed min max] [--mode mixed|replace|churn] [--threads N]
 //
@@ -114,7 +114,7 @@ void drain(void** slots, std::uint32_t ws) {
   }
 }
 
-// The reference loop: exactly DESIGN.md §2.
+// The reference loop, exactly as the reference report defined it.
 __attribute__((noinline)) void run_mixed(void** slots, const Config& c, const Sizer& size, std::uint64_t ops,
                                          std::uint32_t seed) {
   std::uint32_t state = seed;

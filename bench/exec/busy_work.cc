@@ -1,4 +1,4 @@
-// exec_busy_work: the reference executor benchmark of DESIGN.md §4, with TBB
+// exec_busy_work: the reference executor benchmark (docs/BENCHMARKS.md, issue 4), with TBB
 // and OpenMP beside iso::parallel_for in the same program.
 //
 // Item i of a batch of n computes out[i] = busy_work(i + offset, iters):

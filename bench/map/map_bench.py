@@ -4,7 +4,7 @@
     PY=$(build/bin/isolate run -I -c 'import sys; print(sys.executable)')
     $PY bench/map/map_bench.py --isolate build/bin/isolate --python $PY [--rounds 3] [--quick]
 
-Cases (DESIGN.md §3, issue 5): (a) 200 CPU-heavy items of ~20 ms, (b) 100,000
+Cases (issue 5): (a) 200 CPU-heavy items of ~20 ms, (b) 100,000
 tiny items, (c) 20,000 items that parse and dump JSON. Every command is a
 whole process reading the same JSON Lines file and producing one result per
 line (isolate map -o /dev/null; peers write to /dev/null the same way);

@@ -1,4 +1,5 @@
-/* isoalloc: isolate's small-object allocator (DESIGN.md §2).
+/* isoalloc: isolate's small-object allocator (components isolate::alloc and
+ * isolate::alloc_shared).
  *
  * Usable from C and C++. Two ways to use it:
  *   - these iso_* functions, from the static library (libisoalloc.a), beside

@@ -1,5 +1,5 @@
 // `isolate serve`: the warm server, its --status and --stop
-// (include/isolate/serve.h). `isolate call` is dispatched in main.cc before
+// (src/serve/serve.h). `isolate call` is dispatched in main.cc before
 // any parsing, because its arguments are python3's.
 #include "serve_command.h"
 

@@ -1,4 +1,4 @@
-// The threads of one pool and the loop they run together (DESIGN.md §4).
+// The threads of one pool and the loop they run together.
 //
 // One loop at a time (callers take `submit_`). The loop's chunk indices are
 // split into one lane per thread; a thread drains its own lane, then takes

@@ -6,7 +6,7 @@ import tempfile
 import unittest
 
 ISOLATE = os.path.abspath(os.environ.get("ISOLATE_BIN", "build/bin/isolate"))
-# The executable that embeds CPython, which the `isolate` front execs (src/cli/front.cc).
+# The executable that embeds CPython, which the `isolate` front execs (src/front/).
 ISOLATE_CORE = os.path.abspath(os.environ.get("ISOLATE_CORE", "build/libexec/isolate/isolate-core"))
 PYTHON = os.environ.get("ISOLATE_REF_PYTHON", "")
 

@@ -25,7 +25,7 @@ class Info(unittest.TestCase):
         self.assertEqual("subinterp" in info["backends"], (major, minor) >= (3, 12))
 
     def test_libpython_is_not_loaded_as_a_shared_library(self):
-        # Static linking is the point (DESIGN.md §1): no libpython*.so may be mapped.
+        # Static linking is the point (docs/ARCHITECTURE.md, Build): no libpython*.so may be mapped.
         maps = run([ISOLATE, "run", "-c", "print(open('/proc/self/maps').read())"]).stdout.decode()
         self.assertNotRegex(maps, r"libpython3\.\d+t?\.so")
 

@@ -1,6 +1,6 @@
-// isolate/conc/sharded_lru.h — iso::conc::ShardedLru<Key, Value>: a
-// thread-safe least-recently-used cache for memoised results (DESIGN.md §3),
-// keyed by a signature of the arguments.
+// isolate/conc/sharded_lru.h — iso::conc::ShardedLru<Key, Value> (component
+// isolate::conc, header-only): a thread-safe least-recently-used cache for
+// memoised results, keyed by a signature of the arguments.
 //
 //   iso::conc::ShardedLru<std::string, std::string> cache(4096);  // 16 shards
 //   if (auto hit = cache.get(signature)) return *hit;

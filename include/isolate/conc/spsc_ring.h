@@ -1,6 +1,6 @@
-// isolate/conc/spsc_ring.h — iso::conc::SpscRing<T>: a bounded FIFO between
-// exactly one producer thread and one consumer thread (DESIGN.md §3), used
-// between the dispatcher and each worker, and back.
+// isolate/conc/spsc_ring.h — iso::conc::SpscRing<T> (component isolate::conc,
+// header-only): a bounded FIFO between exactly one producer thread and one
+// consumer thread, used between the pool's dispatcher and each worker, and back.
 //
 //   iso::conc::SpscRing<Task> ring(1024);           // capacity rounded up to 2^k
 //   producer:  if (!ring.push(std::move(task))) ... // waits while full; false once closed
