@@ -34,7 +34,7 @@ def main():
     for backend in [b for b in isolate.backends() if b != "threads"]:
         for chunksize in ("auto", 4096):
             def run(backend=backend, chunksize=chunksize):
-                assert isolate.map(work.tiny, args, workers=opts.workers, backend=backend,
+                assert isolate.map(work.tiny, args, max_workers=opts.workers, backend=backend,
                                    chunksize=chunksize) == expected
             cases[f"isolate.map {backend} chunksize={chunksize}"] = run
     samples = {name: [] for name in cases}

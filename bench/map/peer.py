@@ -32,7 +32,7 @@ def main(kind, func_name, path, workers):
             results = list(pool.map(func, args))
     elif kind.startswith("api-"):
         import isolate
-        results = isolate.map(func, args, workers=workers, backend=kind[4:])
+        results = isolate.map(func, args, max_workers=workers, backend=kind[4:])
     else:
         raise SystemExit(f"peer.py: unknown kind {kind}")
     with open(os.devnull, "w") as out:

@@ -64,7 +64,8 @@ Figures spdlog_async(int fd) {
   auto pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
   auto sink = std::make_shared<WriteSink>(fd);
   sink->set_pattern("isolate[%P]: %l: %v");
-  auto logger = std::make_shared<spdlog::async_logger>("isolate", sink, pool, spdlog::async_overflow_policy::block);
+  auto logger =
+      std::make_shared<spdlog::async_logger>("isolate", sink, pool, spdlog::async_overflow_policy::block);
   logger->set_level(spdlog::level::warn);
   logger->debug("worker {} ready", 0);
   Figures f{};

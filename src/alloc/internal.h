@@ -310,7 +310,7 @@ void heap_collect(Heap* h, bool force);
 void process_init();
 void stats_add_current(Stat s, uint64_t n = 1);
 void heaps_sum_stats(Stats& out);
-std::size_t heaps_made();  // heaps ever made, live or pooled for the next thread
+std::size_t heaps_made();        // heaps ever made, live or pooled for the next thread
 extern std::uintptr_t g_cookie;  // checks mode: freed blocks carry (address ^ g_cookie)
 
 // page.cc

@@ -65,8 +65,8 @@ void raise_pool_error(const pool::Error& e) {
 // {"path": sys.path, "ref": a function ref or null} (_map_worker.py);
 // `functions_known` false for an executor, whose functions come later.
 int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
-  static const char* keywords[] = {"backend", "max_workers", "preload", "main_has_file", "functions_known",
-                                   nullptr};
+  static const char* keywords[] = {"backend",       "max_workers",     "preload",
+                                   "main_has_file", "functions_known", nullptr};
   const char* backend_text = nullptr;
   unsigned long long max_workers = 0;
   const char* preload = "";
@@ -246,7 +246,8 @@ PyGetSetDef pool_getset[] = {
 };
 
 PyType_Slot pool_slots[] = {
-    {Py_tp_doc, const_cast<char*>("_Pool(backend, max_workers, preload, main_has_file, functions_known): warm isolates, pickle codec")},
+    {Py_tp_doc, const_cast<char*>("_Pool(backend, max_workers, preload, main_has_file, functions_known): "
+                                  "warm isolates, pickle codec")},
     {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
     {Py_tp_init, reinterpret_cast<void*>(pool_init)},
     {Py_tp_dealloc, reinterpret_cast<void*>(pool_dealloc)},

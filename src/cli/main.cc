@@ -80,7 +80,8 @@ int run_cli(int argc, char** argv) {
 int main(int argc, char** argv) {
   // `import isolate`, in every interpreter this process starts.
   iso::api::register_module();
-  if (argc >= 1 && iso::contract::invoked_as_python(argv[0])) return iso::python::run_main(argc - 1, argv + 1);
+  if (argc >= 1 && iso::contract::invoked_as_python(argv[0]))
+    return iso::python::run_main(argc - 1, argv + 1);
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
   // The front (src/front/) makes calls itself; it execs this core for a call
   // only to start a server or to read or explain the settings.

@@ -187,7 +187,8 @@ std::unique_ptr<pool::MapPool> start_pool(const pool::Options& options) {
     return started;
   } catch (const pool::Error& e) {
     if (e.kind != pool::Error::Kind::refused) throw UsageError{without_prefix(e.what())};
-    throw UsageError{"module " + e.refused_module + " refuses to load in a sub-interpreter; use --backend process (" +
+    throw UsageError{"module " + e.refused_module +
+                     " refuses to load in a sub-interpreter; use --backend process (" +
                      without_prefix(e.what()) + ")"};
   }
 }
@@ -294,7 +295,8 @@ CLI::App* add_map_command(CLI::App& app, MapOptions& o) {
   map->add_option("--errors", o.errors, "also write every failure here, as {\"i\", \"error\"} records");
   map->add_option("-j,--jobs", o.workers, "workers (default: ISO_THREADS or the number of cores)")
       ->check(CLI::Range(1u, pool::kMaxWorkers));
-  map->add_option("--backend", o.backend, "auto (default: ISO_BACKEND, else the best), subinterp, threads or process");
+  map->add_option("--backend", o.backend,
+                  "auto (default: ISO_BACKEND, else the best), subinterp, threads or process");
   map->add_option("--chunk", o.chunk, "items per hand-over: a number, or auto (measured)");
   map->add_option("--memo", o.memo, "remember up to N results, keyed by the argument line");
   map->add_flag("--star", o.star, "spread each line's JSON array into positional arguments");

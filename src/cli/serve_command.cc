@@ -3,8 +3,6 @@
 // any parsing, because its arguments are python3's.
 #include "serve_command.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "serve/serve.h"
@@ -47,12 +45,7 @@ int run_serve(const ServeCommandOptions& o) {
     return serve::run_server(options);
   } catch (const serve::ServeError& e) {
     std::fprintf(stderr, "%s\n", e.what());
-    if (o.ready_fd >= 0) {
-      std::string line = std::string(e.what()) + "\n";
-      if (write(o.ready_fd, line.data(), line.size()) < 0) {
-        // The spawner is gone.
-      }
-    }
+    serve::report_ready(o.ready_fd, e.what());
     return 1;
   }
 }

@@ -35,10 +35,8 @@ bool call_request_fields(Io& io, Request& request) {
          io.texts(request.preload) &&
          io.texts(request.args) &&         // python3's command line, without the program name
          io.texts(request.environment) &&  // NAME=VALUE, as the caller's environ holds them
-         io.u32(request.umask) &&
-         io.u64(request.blocked_signals) &&  // bit N-1 for signal N
-         io.u64(request.ignored_signals) &&
-         io.limits(request.limits) &&
+         io.u32(request.umask) && io.u64(request.blocked_signals) &&  // bit N-1 for signal N
+         io.u64(request.ignored_signals) && io.limits(request.limits) &&
          io.u8(request.stdio_mask);  // bit K: the caller's fd K is open and passed
 }
 

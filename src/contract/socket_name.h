@@ -91,7 +91,8 @@ PreloadParse parse_preload(const char* text, List& list) {
     const auto size = static_cast<std::size_t>(last - first);
     if (size > 0) {
       if (!is_module_name(first, size)) return {PreloadParse::Status::not_a_module, first, size};
-      if (!list.contains(first, size) && !list.add(first, size)) return {PreloadParse::Status::full, first, size};
+      if (!list.contains(first, size) && !list.add(first, size))
+        return {PreloadParse::Status::full, first, size};
     }
     if (*end == '\0') return {};
     item = end + 1;

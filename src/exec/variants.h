@@ -40,10 +40,10 @@ inline void parallel_for_dyn(ThreadPool& pool, std::size_t begin, std::size_t en
                              const std::function<void(std::size_t)>& body,
                              Chunking chunking = Chunking::automatic()) {
   using Body = const std::function<void(std::size_t)>;
-  PoolAccess::run(pool,
-                  begin, end,
-                  {&run_items<Body>, const_cast<void*>(static_cast<const void*>(&body)), &dyn_site(body.target_type())},
-                  chunking, "parallel_for_dyn");
+  PoolAccess::run(
+      pool, begin, end,
+      {&run_items<Body>, const_cast<void*>(static_cast<const void*>(&body)), &dyn_site(body.target_type())},
+      chunking, "parallel_for_dyn");
 }
 
 inline void parallel_for_dyn(std::size_t begin, std::size_t end, const std::function<void(std::size_t)>& body,

@@ -127,7 +127,9 @@ struct Frame {
   unsigned char payload[kCapacity + 1] = {};
   std::size_t size = 0;
   int fd = -1;  // the pidfd that comes with "started"
-  std::uint32_t u32() const { return static_cast<std::uint32_t>(size >= 4 ? contract::get_le(payload, 4) : 0); }
+  std::uint32_t u32() const {
+    return static_cast<std::uint32_t>(size >= 4 ? contract::get_le(payload, 4) : 0);
+  }
   const char* text() const { return reinterpret_cast<const char*>(payload); }
 };
 

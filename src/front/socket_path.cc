@@ -55,9 +55,9 @@ bool find_socket(char** envp, const Path& key, const char* requested, PreloadLis
   }
   if (!private_directory(envp, path)) return false;
   const char* listed = contract::find_variable(envp, "ISO_PRELOAD");
-  const bool known = listed != nullptr
-                         ? contract::parse_preload(listed, *preload).status == contract::PreloadParse::Status::ok
-                         : config_preload(envp, *path, preload);
+  const bool known = listed != nullptr ? contract::parse_preload(listed, *preload).status ==
+                                             contract::PreloadParse::Status::ok
+                                       : config_preload(envp, *path, preload);
   if (!known) return false;
   contract::add_socket_name(key, preload->list(), envp, path);
   return !path->overflow();

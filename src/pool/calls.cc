@@ -2,8 +2,8 @@
 // by every backend (python/isolate/_map_worker.py does the per-item work).
 #include <nlohmann/json.hpp>
 
-#include "map_worker_code.h"
 #include "internal.h"
+#include "map_worker_code.h"
 #include "python/py_ref.h"
 
 namespace iso::pool {
@@ -62,8 +62,9 @@ PyObject* load_target_locked(const Options& options, bool fresh) {
     const std::string message = take_exception(&type, &refused);
     const bool refusal = type == "ImportError" && message.find("subinterpreter") != std::string::npos;
     const std::string what = options.codec == Codec::pickle ? "the function" : options.target;
-    Error error(refusal ? Error::Kind::refused : Error::Kind::start,
-                type == "TargetError" ? "isolate: " + message : "isolate: cannot load " + what + ": " + message);
+    Error error(
+        refusal ? Error::Kind::refused : Error::Kind::start,
+        type == "TargetError" ? "isolate: " + message : "isolate: cannot load " + what + ": " + message);
     if (refusal && refused.empty()) {
       // "module NAME does not support loading in subinterpreters" (3.12, 3.13)
       const std::size_t at = message.find("module ");
@@ -85,10 +86,12 @@ std::string loaded_module_refusing_subinterpreters_locked() {
     if (!PyModule_Check(module) || !PyUnicode_Check(name)) continue;
     const PyModuleDef* def = PyModule_GetDef(module);
     const std::string text = utf8(name);
-    if (def == nullptr || text == "sys" || text == "builtins") continue;  // Python source, or made with every interpreter
+    if (def == nullptr || text == "sys" || text == "builtins")
+      continue;            // Python source, or made with every interpreter
     bool own_gil = false;  // single-phase initialisation (no slots) never is
     for (const PyModuleDef_Slot* slot = def->m_slots; slot != nullptr && slot->slot != 0; ++slot) {
-      if (slot->slot == Py_mod_multiple_interpreters) own_gil = slot->value == Py_MOD_PER_INTERPRETER_GIL_SUPPORTED;
+      if (slot->slot == Py_mod_multiple_interpreters)
+        own_gil = slot->value == Py_MOD_PER_INTERPRETER_GIL_SUPPORTED;
     }
     if (!own_gil) return text;
   }

@@ -26,7 +26,7 @@ EmbeddedPython::EmbeddedPython() {
   PyConfig_Clear(&config);
   if (PyStatus_Exception(status)) {
     throw Error(Error::Kind::start, std::string("isolate: cannot start the embedded Python: ") +
-                    (status.err_msg != nullptr ? status.err_msg : "unknown error"));
+                                        (status.err_msg != nullptr ? status.err_msg : "unknown error"));
   }
   main_thread_state_ = PyEval_SaveThread();
 }

@@ -47,7 +47,7 @@ class SubinterpExecutor final : public Executor {
     if (PyStatus_Exception(status)) {
       restore_main();
       throw Error(Error::Kind::start, std::string("isolate: cannot create a sub-interpreter: ") +
-                      (status.err_msg != nullptr ? status.err_msg : "unknown error"));
+                                          (status.err_msg != nullptr ? status.err_msg : "unknown error"));
     }
     try {
       run_batch_ = load_target_locked(options, /*fresh=*/true);
@@ -108,7 +108,8 @@ std::unique_ptr<Executor> make_subinterp_executor(const Options& options) {
   return std::make_unique<SubinterpExecutor>(options);
 #else
   (void)options;
-  throw Error(Error::Kind::setting, "isolate: backend 'subinterp' needs CPython >= 3.12; this build embeds " PY_VERSION);
+  throw Error(Error::Kind::setting,
+              "isolate: backend 'subinterp' needs CPython >= 3.12; this build embeds " PY_VERSION);
 #endif
 }
 

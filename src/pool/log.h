@@ -50,7 +50,8 @@ class Log {
  private:
   template <class... Args>
   void emit(LogLevel level, fmt::format_string<Args...> format, Args&&... args) const {
-    if (enabled(level)) write(level, fmt::format(format, std::forward<Args>(args)...));  // format only if shown
+    if (enabled(level))
+      write(level, fmt::format(format, std::forward<Args>(args)...));  // format only if shown
   }
   LogLevel level_ = LogLevel::warn;
   int fd_;

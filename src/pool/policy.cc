@@ -41,8 +41,8 @@ unsigned default_workers() {
 unsigned resolve_workers(std::size_t requested) {
   if (requested == 0) return default_workers();
   if (requested > kMaxWorkers) {
-    throw Error(Error::Kind::setting, "isolate: max_workers must be from 1 to " + std::to_string(kMaxWorkers) +
-                                          ", not " + std::to_string(requested));
+    throw Error(Error::Kind::setting, "isolate: max_workers must be from 1 to " +
+                                          std::to_string(kMaxWorkers) + ", not " + std::to_string(requested));
   }
   return static_cast<unsigned>(requested);
 }
@@ -57,7 +57,8 @@ Backend auto_backend() {
 
 BackendChoice choose_backend(std::string_view requested, std::string_view setting, bool main_has_file) {
   bool automatic = requested == "auto";
-  if (const char* environment = std::getenv("ISO_BACKEND"); automatic && environment != nullptr && *environment) {
+  if (const char* environment = std::getenv("ISO_BACKEND");
+      automatic && environment != nullptr && *environment) {
     requested = environment;
     setting = "ISO_BACKEND";
     automatic = requested == "auto";
@@ -69,7 +70,8 @@ BackendChoice choose_backend(std::string_view requested, std::string_view settin
   }
   const std::optional<Backend> named = parse_backend(requested);
   if (!named) {
-    throw Error(Error::Kind::setting, "isolate: unknown " + std::string(setting) + " '" + std::string(requested) +
+    throw Error(Error::Kind::setting, "isolate: unknown " + std::string(setting) + " '" +
+                                          std::string(requested) +
                                           "' (expected one of auto, subinterp, threads, process)");
   }
   if (*named == Backend::subinterp && PY_VERSION_HEX < 0x030C0000) {

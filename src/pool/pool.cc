@@ -243,7 +243,8 @@ std::size_t MapPool::chunk_size(std::size_t max_in_flight) const {
   const double per_item = seconds_per_item();
   if (per_item <= 0) return 1;  // the first chunks measure
   std::size_t most = kMaxChunk;
-  if (max_in_flight > 0) most = std::min(most, std::max<std::size_t>(1, max_in_flight / (kChunksQueuedPerWorker * workers())));
+  if (max_in_flight > 0)
+    most = std::min(most, std::max<std::size_t>(1, max_in_flight / (kChunksQueuedPerWorker * workers())));
   return std::clamp<std::size_t>(static_cast<std::size_t>(kChunkSeconds / per_item), 1, most);
 }
 

@@ -165,8 +165,8 @@ class ProcessExecutor final : public Executor {
     if (pid < 0) {
       close(requests[1]);
       close(replies[0]);
-      throw Error(Error::Kind::start, std::string("isolate: cannot fork a worker process: ") +
-                                           std::strerror(fork_errno));
+      throw Error(Error::Kind::start,
+                  std::string("isolate: cannot fork a worker process: ") + std::strerror(fork_errno));
     }
     log().debug("worker process {} started", pid);
     pid_ = pid;

@@ -22,7 +22,6 @@ std::optional<Allocator> parse_allocator(std::string_view name);
 // debug hooks on top, as -X dev does.
 void install_allocator(Allocator allocator, bool debug_hooks);
 
-
 struct AllocatorChoice {
   Allocator allocator = Allocator::pymalloc;
   bool debug_hooks = false;               // -X dev: CPython's debug hooks on top

@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "identity.h"
-#include "serve.h"
 #include "protocol.h"
+#include "serve.h"
 #include "spawn.h"
 
 namespace iso::serve {

@@ -15,7 +15,8 @@ namespace {
 constexpr int kReadTimeoutMs = 10'000;
 
 bool send_bytes(int socket, const void* data, std::size_t size, const std::vector<int>& fds) {
-  const long result = contract::send_with_fds(socket, data, size, fds.data(), static_cast<unsigned>(fds.size()));
+  const long result =
+      contract::send_with_fds(socket, data, size, fds.data(), static_cast<unsigned>(fds.size()));
   if (result == 0) return true;
   errno = static_cast<int>(-result);
   return false;
@@ -33,7 +34,8 @@ std::string_view Reader::take(std::size_t count) {
 std::uint32_t Reader::count(std::size_t smallest_item) {
   std::uint32_t items = 0;
   u32(items);
-  if (items > rest_.size() / smallest_item) throw ServeError("isolate: a malformed message (bad list length)");
+  if (items > rest_.size() / smallest_item)
+    throw ServeError("isolate: a malformed message (bad list length)");
   return items;
 }
 
@@ -48,7 +50,8 @@ bool Reader::flag(bool& value) {
   return true;
 }
 bool Reader::u32(std::uint32_t& value) {
-  value = static_cast<std::uint32_t>(contract::get_le(reinterpret_cast<const unsigned char*>(take(4).data()), 4));
+  value =
+      static_cast<std::uint32_t>(contract::get_le(reinterpret_cast<const unsigned char*>(take(4).data()), 4));
   return true;
 }
 bool Reader::u64(std::uint64_t& value) {
@@ -94,8 +97,9 @@ bool send_header(int socket, Type type, std::uint32_t length) {
 
 bool send_frame(int socket, Type type, std::string_view payload, const std::vector<int>& fds) {
   std::string frame(kHeaderSize, '\0');
-  contract::encode_header({kReplyMagic, type, contract::kProtocolVersion, static_cast<std::uint32_t>(payload.size())},
-                          reinterpret_cast<unsigned char*>(frame.data()));
+  contract::encode_header(
+      {kReplyMagic, type, contract::kProtocolVersion, static_cast<std::uint32_t>(payload.size())},
+      reinterpret_cast<unsigned char*>(frame.data()));
   frame.append(payload);
   return send_bytes(socket, frame.data(), frame.size(), fds);
 }

@@ -25,8 +25,8 @@
 #include <cstring>
 
 #include "identity.h"
-#include "warm/warm.h"
 #include "protocol.h"
+#include "warm/warm.h"
 
 extern char** environ;
 

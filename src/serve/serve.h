@@ -24,6 +24,11 @@ struct ServerOptions {
       -1;  // spawned by `isolate call`, which holds the socket's lock: "ok\n" or the error goes here
 };
 
+// A server spawned by `isolate call` says on its readiness pipe (`ready_fd`,
+// -1: none) "ok" once it listens, or the one-line error it stopped on; then
+// the pipe is closed.
+void report_ready(int fd, const std::string& message);
+
 // Serves until stopped (SIGTERM, SIGINT, SIGHUP, `--stop`, the idle timeout);
 // returns the exit status. Requests in flight finish first; a second signal
 // kills them.

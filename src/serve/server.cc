@@ -30,10 +30,10 @@
 
 #include "identity.h"
 #include "isolate/python.h"
-#include "warm/warm.h"
-#include "serve.h"
 #include "protocol.h"
 #include "request_child.h"
+#include "serve.h"
+#include "warm/warm.h"
 
 extern char** environ;
 
@@ -520,6 +520,8 @@ std::string Server::status_json() const {
   return status.dump();
 }
 
+}  // namespace
+
 void report_ready(int fd, const std::string& message) {
   if (fd < 0) return;
   const std::string line = message + "\n";
@@ -528,8 +530,6 @@ void report_ready(int fd, const std::string& message) {
   }
   close(fd);
 }
-
-}  // namespace
 
 int run_server(const ServerOptions& options) {
   std::string path;
@@ -548,7 +548,7 @@ int run_server(const ServerOptions& options) {
     }
     return server.loop();
   } catch (const std::exception& e) {
-    if (options.ready_fd >= 0) report_ready(options.ready_fd, e.what());
+    report_ready(options.ready_fd, e.what());
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }

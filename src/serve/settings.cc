@@ -115,7 +115,8 @@ std::string default_socket_path(const std::vector<std::string>& preload) {
   std::vector<const char*> names;
   for (const std::string& name : preload) names.push_back(name.c_str());
   contract::add_socket_name(key, {names.data(), names.size()}, environ, &path);
-  if (path.overflow()) throw ServeError("isolate: the socket path is too long: " + directory + "/serve-….sock");
+  if (path.overflow())
+    throw ServeError("isolate: the socket path is too long: " + directory + "/serve-….sock");
   return path.c_str();
 }
 

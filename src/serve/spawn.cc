@@ -44,10 +44,7 @@ constexpr int kReadyTimeoutMs = 120'000;  // Python's start and the preload impo
                         "--preload",  joined.c_str(), "--idle-timeout", idle.c_str(),
                         "--ready-fd", ready.c_str(),  nullptr};
   execv(core_executable().c_str(), const_cast<char* const*>(argv));
-  const std::string message = std::string("isolate: cannot start the server: ") + std::strerror(errno) + "\n";
-  if (write(ready_fd, message.data(), message.size()) < 0) {
-    // Nobody to tell.
-  }
+  report_ready(ready_fd, std::string("isolate: cannot start the server: ") + std::strerror(errno));
   _exit(127);
 }
 

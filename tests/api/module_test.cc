@@ -43,7 +43,8 @@ Outcome run_python(const std::string& code) {
   close(out[1]);
   Outcome o;
   char buffer[4096];
-  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) o.out.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;)
+    o.out.append(buffer, static_cast<std::size_t>(n));
   close(out[0]);
   int raw = 0;
   waitpid(pid, &raw, 0);
@@ -81,7 +82,8 @@ TEST(ApiPool, ZeroWorkersIsTheDefaultAndChunksStartAtOne) {
 }
 
 TEST(ApiPool, AFilelessMainKeepsAutoOffSubInterpreters) {
-  if (iso::pool::auto_backend() != iso::pool::Backend::subinterp) GTEST_SKIP() << "auto is not subinterp here";
+  if (iso::pool::auto_backend() != iso::pool::Backend::subinterp)
+    GTEST_SKIP() << "auto is not subinterp here";
   const Outcome o = run_python(std::string(kPrelude) +
                                "for has_file in (True, False):\n"
                                "    p = P('auto', 1, preload, has_file)\n"
@@ -92,7 +94,8 @@ TEST(ApiPool, AFilelessMainKeepsAutoOffSubInterpreters) {
 }
 
 TEST(ApiPool, AutoFallsBackToProcessesWhenAModuleRefusesSubInterpreters) {
-  if (iso::pool::auto_backend() != iso::pool::Backend::subinterp) GTEST_SKIP() << "auto is not subinterp here";
+  if (iso::pool::auto_backend() != iso::pool::Backend::subinterp)
+    GTEST_SKIP() << "auto is not subinterp here";
   char directory[] = "/tmp/iso-api-test-XXXXXX";
   ASSERT_NE(mkdtemp(directory), nullptr);
   const std::string module = std::string(directory) + "/single.py";
@@ -116,7 +119,8 @@ TEST(ApiPool, AutoFallsBackToProcessesWhenAModuleRefusesSubInterpreters) {
   EXPECT_EQ(o.status, 0);
   if (o.out == "no _testsinglephase\n") GTEST_SKIP() << "this CPython has no _testsinglephase";
   ASSERT_EQ(o.out.substr(0, o.out.find('\n') + 1), "process _testsinglephase\n");
-  EXPECT_EQ(o.out.rfind("ImportError isolate: cannot load the function: ", o.out.find('\n') + 1), o.out.find('\n') + 1)
+  EXPECT_EQ(o.out.rfind("ImportError isolate: cannot load the function: ", o.out.find('\n') + 1),
+            o.out.find('\n') + 1)
       << o.out;
 }
 

@@ -40,7 +40,9 @@ struct Pipe {
     if (write >= 0) close(write);
     write = -1;
   }
-  void put(const std::string& text) const { ASSERT_EQ(::write(write, text.data(), text.size()), static_cast<ssize_t>(text.size())); }
+  void put(const std::string& text) const {
+    ASSERT_EQ(::write(write, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  }
   std::string drain() const {
     std::string out;
     char buffer[4096];
@@ -173,9 +175,10 @@ TEST(OrderedWriter, RecordsFormatNamesEveryIndex) {
     writer.flush();
   }
   out.close_write();
-  EXPECT_EQ(out.drain(), "{\"i\": 0, \"ok\": 0}\n"
-                         R"({"i": 1, "error": {"type": "ValueError", "message": "bad", "traceback": ""}})"
-                         "\n");
+  EXPECT_EQ(out.drain(),
+            "{\"i\": 0, \"ok\": 0}\n"
+            R"({"i": 1, "error": {"type": "ValueError", "message": "bad", "traceback": ""}})"
+            "\n");
 }
 
 TEST(OrderedWriter, AClosedOutputIsASystemError) {

@@ -97,12 +97,12 @@ TEST(Preload, TheFrontsListIsBounded) {
 }
 
 TEST(StartupEnvironment, WhichVariablesCount) {
-  for (const char* entry : {"PYTHONPATH=/x", "PYTHONHASHSEED=0", "PYTHON=", "LC_ALL=C", "LC_CTYPE=C.UTF-8", "LANG=C",
-                            "TZ=UTC", "HOME=/root", "ISO_PYMALLOC=malloc"}) {
+  for (const char* entry : {"PYTHONPATH=/x", "PYTHONHASHSEED=0", "PYTHON=", "LC_ALL=C", "LC_CTYPE=C.UTF-8",
+                            "LANG=C", "TZ=UTC", "HOME=/root", "ISO_PYMALLOC=malloc"}) {
     EXPECT_TRUE(is_startup_variable(entry)) << entry;
   }
-  for (const char* entry : {"PATH=/bin", "LANGUAGE=en", "HOMEDIR=/x", "TZDIR=/z", "ISO_PYMALLOCX=1", "XLC_ALL=C",
-                            "ISO_PRELOAD=json", "python=3"}) {
+  for (const char* entry : {"PATH=/bin", "LANGUAGE=en", "HOMEDIR=/x", "TZDIR=/z", "ISO_PYMALLOCX=1",
+                            "XLC_ALL=C", "ISO_PRELOAD=json", "python=3"}) {
     EXPECT_FALSE(is_startup_variable(entry)) << entry;
   }
 }
@@ -110,9 +110,9 @@ TEST(StartupEnvironment, WhichVariablesCount) {
 // The hash of the start-up variables equals the hash of std::sort's order,
 // each with its NUL, repeats kept: what the socket name has always hashed.
 TEST(StartupEnvironment, HashedInStdSortOrderWithRepeats) {
-  const std::vector<std::string> environment = {"PATH=/bin",    "TZ=UTC",        "LC_ALL=C",     "HOME=/h",
-                                                "PYTHONPATH=b", "PYTHONPATH=a",  "TZ=UTC",       "LANG=\xc3\xa9",
-                                                "LANG=z",       "PYTHONPATH=a",  "USER=me",      "LC_ALL=C.UTF-8"};
+  const std::vector<std::string> environment = {"PATH=/bin",    "TZ=UTC",       "LC_ALL=C", "HOME=/h",
+                                                "PYTHONPATH=b", "PYTHONPATH=a", "TZ=UTC",   "LANG=\xc3\xa9",
+                                                "LANG=z",       "PYTHONPATH=a", "USER=me",  "LC_ALL=C.UTF-8"};
   std::vector<const char*> envp;
   for (const std::string& entry : environment) envp.push_back(entry.c_str());
   envp.push_back(nullptr);
@@ -175,7 +175,8 @@ TEST(Names, SocketNameHashesKeyPreloadAndStartupVariables) {
   path.add("/d");
   add_socket_name(key, {preload_names, 2}, envp, &path);
 
-  const std::string identity = std::string(key.c_str()) + "\njson,decimal,\n" + std::string("HOME=/h\0TZ=UTC\0", 15);
+  const std::string identity =
+      std::string(key.c_str()) + "\njson,decimal,\n" + std::string("HOME=/h\0TZ=UTC\0", 15);
   Fnv1a expected;
   expected.add(identity.data(), identity.size());
   Text<32> hex;

@@ -23,8 +23,8 @@
 namespace {
 
 using iso::Chunking;
-using iso::exec_detail::Schedule;
 using iso::ThreadPool;
+using iso::exec_detail::Schedule;
 
 std::size_t triangle(std::size_t n) {
   return n * (n - 1) / 2;
@@ -119,7 +119,8 @@ TEST(Exceptions, EveryEntryPoint) {
     if (i == 7) throw std::logic_error("seven");
   };
   EXPECT_THROW(pool.parallel_for(0, 1000, throw_at_7, Chunking::fixed(3)), std::logic_error);
-  EXPECT_THROW(iso::exec_detail::parallel_for_dyn(pool, 0, 1000, throw_at_7, Chunking::fixed(3)), std::logic_error);
+  EXPECT_THROW(iso::exec_detail::parallel_for_dyn(pool, 0, 1000, throw_at_7, Chunking::fixed(3)),
+               std::logic_error);
   EXPECT_THROW(pool.parallel_for_chunks(
                    0, 1000,
                    [&](std::size_t first, std::size_t last) {

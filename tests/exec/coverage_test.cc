@@ -22,8 +22,8 @@
 namespace {
 
 using iso::Chunking;
-using iso::exec_detail::Schedule;
 using iso::ThreadPool;
+using iso::exec_detail::Schedule;
 
 // Counts how often each index of [begin, end) was visited.
 class Visits {
@@ -228,7 +228,8 @@ TEST(Ranges, BeginAfterEndIsRejected) {
   expect_reversed_range_error([&] { pool.parallel_for(9, 4, item); }, "parallel_for");
   expect_reversed_range_error([&] { pool.parallel_for(9, 4, item, Chunking::fixed(2)); }, "parallel_for");
   expect_reversed_range_error([&] { pool.parallel_for_chunks(9, 4, chunk); }, "parallel_for_chunks");
-  expect_reversed_range_error([&] { iso::exec_detail::parallel_for_dyn(pool, 9, 4, item); }, "parallel_for_dyn");
+  expect_reversed_range_error([&] { iso::exec_detail::parallel_for_dyn(pool, 9, 4, item); },
+                              "parallel_for_dyn");
   expect_reversed_range_error(
       [&] {
         pool.parallel_reduce(

@@ -15,8 +15,8 @@
 namespace {
 
 using iso::Chunking;
-using iso::exec_detail::Schedule;
 using iso::ThreadPool;
+using iso::exec_detail::Schedule;
 
 // 2x2 matrices mod a prime: associative, not commutative.
 struct Mat {

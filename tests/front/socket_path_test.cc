@@ -119,7 +119,8 @@ TEST(SocketName, ServeJsonGoesThroughTheCoreOnceThenTheFrontReadsItsCopy) {
   mkdir((config.path() + "/isolate").c_str(), 0700);
   const std::string file = config.path() + "/isolate/serve.json";
   std::ofstream(file) << R"({"preload": ["json", "decimal"], "other": {"nested": [1]}})";
-  const ScopedEnviron scoped({"XDG_RUNTIME_DIR=" + runtime.path(), "XDG_CONFIG_HOME=" + config.path(), "TZ=UTC"});
+  const ScopedEnviron scoped(
+      {"XDG_RUNTIME_DIR=" + runtime.path(), "XDG_CONFIG_HOME=" + config.path(), "TZ=UTC"});
   EXPECT_EQ(front_socket(), "") << "serve.json unread: the core's to read";
   const std::string core = core_socket();
   EXPECT_EQ(front_socket(), core);

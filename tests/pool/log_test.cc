@@ -63,7 +63,8 @@ TEST(PoolLog, WritesFormattedLinesAtAndAboveItsLevel) {
   log.debug("below the level");
   log.warn("careful");
   log.write(LogLevel::error, "broken: pipe");
-  EXPECT_EQ(sink.contents(), line("info", "hello 42") + line("warning", "careful") + line("error", "broken: pipe"));
+  EXPECT_EQ(sink.contents(),
+            line("info", "hello 42") + line("warning", "careful") + line("error", "broken: pipe"));
 }
 
 TEST(PoolLog, DefaultLevelIsWarn) {
@@ -81,8 +82,9 @@ TEST(PoolLog, UnknownIsoLogGivesOneWarningAndTheDefault) {
   const Log log("loud", sink.fd());
   log.info("hidden");
   log.warn("shown");
-  EXPECT_EQ(sink.contents(), line("warning", "ignoring ISO_LOG=loud (expected trace, debug, info, warn, error or off)") +
-                                 line("warning", "shown"));
+  EXPECT_EQ(sink.contents(),
+            line("warning", "ignoring ISO_LOG=loud (expected trace, debug, info, warn, error or off)") +
+                line("warning", "shown"));
 }
 
 TEST(PoolLog, OffSilencesEverythingTraceShowsEverything) {
@@ -150,8 +152,8 @@ TEST(PoolLog, AForkedChildLogsAsItsParentDoes) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   log.info("parent after fork");
-  EXPECT_EQ(sink.contents(),
-            line("info", "parent before fork") + line("info", "child 1", child) + line("info", "parent after fork"));
+  EXPECT_EQ(sink.contents(), line("info", "parent before fork") + line("info", "child 1", child) +
+                                 line("info", "parent after fork"));
 }
 
 }  // namespace

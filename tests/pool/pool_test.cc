@@ -118,7 +118,8 @@ TEST(PoolBackend, IsoBackendDecidesUnderAutoOnly) {
 
 TEST(PoolBackend, UnknownNamesAreSettingErrorsNamingTheSetting) {
   ScopedVariable backend("ISO_BACKEND", nullptr);
-  EXPECT_EQ(setting_error("gpu"), "isolate: unknown backend 'gpu' (expected one of auto, subinterp, threads, process)");
+  EXPECT_EQ(setting_error("gpu"),
+            "isolate: unknown backend 'gpu' (expected one of auto, subinterp, threads, process)");
   EXPECT_EQ(setting_error("Process", "--backend"),
             "isolate: unknown --backend 'Process' (expected one of auto, subinterp, threads, process)");
   if (PY_VERSION_HEX < 0x030C0000) {

@@ -40,7 +40,8 @@ TEST(CallRequest, EncodeThenDecodeGivesEveryFieldBack) {
   const std::string key = "isolate 0.1.0 protocol 1; python 3.13.0 /p/python3.13; binary 1:2 3 4.5";
   const Strings preload({"json", "decimal"});
   const Strings args({"-c", "print('ü')", "", "--flag=1"});
-  const Strings environment({"PATH=/bin", "EMPTY=", "REPEATED=1", "REPEATED=2", std::string(5000, 'x') + "=big"});
+  const Strings environment(
+      {"PATH=/bin", "EMPTY=", "REPEATED=1", "REPEATED=2", std::string(5000, 'x') + "=big"});
   const Limit limits[] = {{7, 1024, 4096}, {4, 0, ~0ULL}};
   CallDescription sent;
   sent.build_key = {key.data(), key.size()};

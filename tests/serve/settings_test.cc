@@ -101,8 +101,10 @@ TEST(Preload, BadServeJsonIsOneLineNamingTheFile) {
     return error_of([] { iso::serve::configured_preload(); });
   };
   EXPECT_EQ(with("[1]"), "isolate: " + file + ": expected a JSON object");
-  EXPECT_EQ(with(R"({"preload": "json"})"), "isolate: " + file + ": \"preload\" must be a list of module names");
-  EXPECT_EQ(with(R"({"preload": ["a,b"]})"), "isolate: " + file + ": \"preload\" must be a list of module names");
+  EXPECT_EQ(with(R"({"preload": "json"})"),
+            "isolate: " + file + ": \"preload\" must be a list of module names");
+  EXPECT_EQ(with(R"({"preload": ["a,b"]})"),
+            "isolate: " + file + ": \"preload\" must be a list of module names");
   EXPECT_EQ(with(R"({"preload": ["no-dash"]})"), "isolate: " + file + ": 'no-dash' is not a module name");
   EXPECT_EQ(with("{").rfind("isolate: " + file + ": not valid JSON (", 0), 0u);
   EXPECT_EQ(with("{}"), "no error");
@@ -111,7 +113,8 @@ TEST(Preload, BadServeJsonIsOneLineNamingTheFile) {
 TEST(StartupEnvironment, OnlyTheStartupVariablesSorted) {
   EXPECT_EQ(iso::serve::startup_environment({"TZ=UTC", "PATH=/bin", "LC_ALL=C", "PYTHONPATH=/x", "HOME=/h",
                                              "USER=me", "LANG=C", "PYTHONPATH=/a"}),
-            (std::vector<std::string>{"HOME=/h", "LANG=C", "LC_ALL=C", "PYTHONPATH=/a", "PYTHONPATH=/x", "TZ=UTC"}));
+            (std::vector<std::string>{"HOME=/h", "LANG=C", "LC_ALL=C", "PYTHONPATH=/a", "PYTHONPATH=/x",
+                                      "TZ=UTC"}));
 }
 
 TEST(SocketDirectory, CreatedPrivateAndRefusedWhenOpen) {

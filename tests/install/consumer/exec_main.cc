@@ -8,7 +8,8 @@
 int main() {
   std::vector<long> squares(100000);
   iso::parallel_for(0, squares.size(), [&](std::size_t i) { squares[i] = static_cast<long>(i * i); });
-  const long sum = iso::parallel_reduce(0, squares.size(), 0L, [&](std::size_t i) { return squares[i]; }, std::plus<>());
+  const long sum = iso::parallel_reduce(
+      0, squares.size(), 0L, [&](std::size_t i) { return squares[i]; }, std::plus<>());
   std::printf("%ld\n", sum);
   return 0;
 }
