@@ -124,4 +124,26 @@ TEST(ApiPool, AutoFallsBackToProcessesWhenAModuleRefusesSubInterpreters) {
       << o.out;
 }
 
+// An executor's functions come later: what this process has loaded decides.
+TEST(ApiPool, AnExecutorFallsBackWhenTheProcessLoadedARefusingModule) {
+  if (iso::pool::auto_backend() != iso::pool::Backend::subinterp)
+    GTEST_SKIP() << "auto is not subinterp here";
+  const Outcome o = run_python(std::string(kPrelude) +
+                               "def start(functions_known):\n"
+                               "    p = P('auto', 1, preload, True, functions_known)\n"
+                               "    print(p.backend, p.refused_module)\n"
+                               "    p.close()\n"
+                               "start(False)\n"
+                               "try:\n"
+                               "    import _testsinglephase\n"
+                               "except ImportError:\n"
+                               "    print('no _testsinglephase'); sys.exit(0)\n"
+                               "start(True)\n"
+                               "start(False)\n");
+  EXPECT_EQ(o.status, 0);
+  if (o.out.find("no _testsinglephase") != std::string::npos)
+    GTEST_SKIP() << "this CPython has no _testsinglephase";
+  EXPECT_EQ(o.out, "subinterp None\nsubinterp None\nprocess _testsinglephase\n");
+}
+
 }  // namespace

@@ -2,12 +2,20 @@
 // buffers, the frame header, module names and preload lists, the start-up
 // variables and their order, FNV-1a. That the front and the core apply them
 // alike is tested in tests/front/ and tests/serve/.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "contract/fd_passing.h"
 #include "contract/protocol.h"
 #include "contract/socket_name.h"
 #include "contract/text.h"
@@ -182,6 +190,59 @@ TEST(Names, SocketNameHashesKeyPreloadAndStartupVariables) {
   Text<32> hex;
   hex.add_hex(expected.value(), 16);
   EXPECT_EQ(std::string(path.c_str()), std::string("/d/serve-") + hex.c_str() + ".sock");
+}
+
+void interrupted(int /*signum*/) {}
+
+// A payload far larger than the socket's buffer, whose send a signal cuts in
+// two: the fds travel once, with the first bytes, and arrive with them.
+TEST(FdPassing, ALargePayloadCarriesItsFdsOnce) {
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  std::string payload(4 << 20, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7);
+  struct sigaction action {};
+  action.sa_handler = interrupted;  // no SA_RESTART: the blocked sendmsg returns what it sent
+  struct sigaction old {};
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &old), 0);
+  long sent = -1;
+  std::thread sender([&] { sent = send_with_fds(pair[0], payload.data(), payload.size(), pipe_fds, 2); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the socket's buffer is full by then
+  pthread_kill(sender.native_handle(), SIGUSR1);
+  std::string got(payload.size(), 'x');
+  std::vector<int> fds;
+  const long received = receive_exact(
+      pair[1], got.data(), got.size(), [&](int fd) { fds.push_back(fd); }, -1);
+  sender.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(sent, 0);
+  EXPECT_EQ(received, static_cast<long>(payload.size()));
+  EXPECT_TRUE(got == payload);
+  ASSERT_EQ(fds.size(), 2u);
+  // The received fds are the pipe's ends: a byte written to one arrives at the other.
+  ASSERT_EQ(write(fds[1], "z", 1), 1);
+  char byte = 0;
+  ASSERT_EQ(read(pipe_fds[0], &byte, 1), 1);
+  EXPECT_EQ(byte, 'z');
+  for (const int fd : {pair[0], pair[1], pipe_fds[0], pipe_fds[1], fds[0], fds[1]}) close(fd);
+}
+
+TEST(FdPassing, EndOfStreamAndTimeoutAreTold) {
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair), 0);
+  char buffer[8];
+  const auto ignore = [](int) {};
+  EXPECT_EQ(receive_exact(pair[1], buffer, sizeof buffer, ignore, 50), -ETIMEDOUT);  // nothing came
+  ASSERT_EQ(write(pair[0], "abc", 3), 3);
+  close(pair[0]);
+  EXPECT_EQ(receive_exact(pair[1], buffer, sizeof buffer, ignore, 50), 3);  // three bytes, then the end
+  EXPECT_EQ(std::string(buffer, 3), "abc");
+  EXPECT_EQ(send_with_fds(pair[1], "x", 1, nullptr, 0), -EPIPE);  // no SIGPIPE: an error
+  int many[kMaxFdsPerMessage + 1] = {};
+  EXPECT_EQ(send_with_fds(pair[1], "x", 1, many, kMaxFdsPerMessage + 1), -EINVAL);
+  close(pair[1]);
 }
 
 }  // namespace

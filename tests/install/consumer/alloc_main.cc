@@ -6,7 +6,7 @@
 
 int main() {
   char* text = static_cast<char*>(iso_malloc(20));
-  std::strcpy(text, "isoalloc");
+  std::memcpy(text, "isoalloc", sizeof "isoalloc");
   std::printf("%s %zu\n", text, iso_malloc_usable_size(text));  // 20 bytes come from the 32-byte class
   iso_free(text);
   return 0;
