@@ -3,9 +3,11 @@
 
     PY=$(build/bin/isolate run -I -c 'import sys; print(sys.executable)')
     $PY bench/map/map_bench.py --isolate build/bin/isolate --python $PY [--rounds 3] [--quick]
+        [--baseline OTHER/bin/isolate]     # another build's rows in the same interleaved run
 
 Cases (issue 5): (a) 200 CPU-heavy items of ~20 ms, (b) 100,000
-tiny items, (c) 20,000 items that parse and dump JSON. Every command is a
+tiny items, (c) 20,000 items that parse and dump JSON; and (s) 2 tiny items,
+which is the pool's start (run it with --cases s). Every command is a
 whole process reading the same JSON Lines file and producing one result per
 line (isolate map -o /dev/null; peers write to /dev/null the same way);
 "isolate.map" is the Python API, peer.py run by `isolate run`.
@@ -45,6 +47,7 @@ def make_inputs(tmp, quick):
                         "items": [{"price": rnd.randint(1, 99), "qty": rnd.randint(1, 5)} for _ in range(8)]})
             for i in range(20_000 // scale)]
     cases["c: 20000 x mid (JSON)"] = ("mid", write("mid", docs), len(docs))
+    cases["s: 2 x tiny (start)"] = ("tiny", write("two", range(2)), 2)
     return cases
 
 
@@ -52,13 +55,16 @@ def commands(opts, func, path, backends):
     cmds = {}
     for peer in PEERS:
         cmds[f"python3 {peer}"] = [opts.python, os.path.join(HERE, "peer.py"), peer, func, path, str(opts.jobs)]
-    for b in backends:
-        cmds[f"isolate map {b}"] = [opts.isolate, "map", f"work:{func}", "--input", path, "--output", os.devnull,
-                                    "--backend", b, "-j", str(opts.jobs), "-q"]
-    for b in backends:
-        if b != "threads":  # one item at a time on a GIL build: shown by isolate map already
-            cmds[f"isolate.map {b}"] = [opts.isolate, "run", os.path.join(HERE, "peer.py"), f"api-{b}", func, path,
-                                        str(opts.jobs)]
+    builds = [(opts.isolate, "")] + ([(opts.baseline, " [baseline]")] if opts.baseline else [])
+    for isolate, label in builds:
+        for b in backends:
+            cmds[f"isolate map {b}{label}"] = [isolate, "map", f"work:{func}", "--input", path, "--output",
+                                               os.devnull, "--backend", b, "-j", str(opts.jobs), "-q"]
+    for isolate, label in builds:
+        for b in backends:
+            if b != "threads":  # one item at a time on a GIL build: shown by isolate map already
+                cmds[f"isolate.map {b}{label}"] = [isolate, "run", os.path.join(HERE, "peer.py"), f"api-{b}", func,
+                                                   path, str(opts.jobs)]
     return cmds
 
 
@@ -78,11 +84,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--quick", action="store_true", help="inputs a tenth of the size, 1 round")
+    ap.add_argument("--baseline", help="another build's isolate, run beside --isolate (an A/B in one run)")
     ap.add_argument("--cases", default="a,b,c", help="comma-separated cases to run (default a,b,c)")
     ap.add_argument("--skip", default="ppe", help="comma-separated peers to leave out of case b "
                     "(ProcessPoolExecutor with chunksize=1 takes minutes on 100,000 items)")
     opts = ap.parse_args()
     opts.isolate = os.path.abspath(opts.isolate)
+    opts.baseline = os.path.abspath(opts.baseline) if opts.baseline else None
     rounds = 1 if opts.quick else opts.rounds
     info = json.loads(subprocess.run([opts.isolate, "info", "--json"], capture_output=True, check=True).stdout)
     backends = info["backends"] + ([] if "threads" in info["backends"] else ["threads"])

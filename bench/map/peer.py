@@ -31,8 +31,11 @@ def main(kind, func_name, path, workers):
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             results = list(pool.map(func, args))
     elif kind.startswith("api-"):
+        import inspect
         import isolate
-        results = isolate.map(func, args, max_workers=workers, backend=kind[4:])
+        # max_workers since issue 13; a baseline build may know only workers=.
+        keyword = "max_workers" if "max_workers" in inspect.signature(isolate.map).parameters else "workers"
+        results = isolate.map(func, args, backend=kind[4:], **{keyword: workers})
     else:
         raise SystemExit(f"peer.py: unknown kind {kind}")
     with open(os.devnull, "w") as out:

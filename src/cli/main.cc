@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   // The front (src/front/) makes calls itself; it execs this core for a call
   // only to start a server or to read or explain the settings.
   if (iso::contract::is_call(argc, argv)) {
-    const int status = iso::serve::call_main(argc - 2, argv + 2);
+    const int status = iso::serve::call_main(argc, argv);
     std::fflush(nullptr);
     _exit(status);
   }

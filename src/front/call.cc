@@ -10,7 +10,9 @@
 
 #include "contract/call_request.h"
 #include "contract/fd_passing.h"
+#include "contract/invocation.h"
 #include "contract/protocol.h"
+#include "contract/unix_socket.h"
 #include "socket_path.h"
 
 namespace iso::front {
@@ -18,9 +20,7 @@ namespace iso::front {
 namespace {
 
 namespace sys = contract::sys;
-using contract::equal;
 using contract::find_variable;
-using contract::starts_with;
 using contract::Text;
 using contract::Type;
 
@@ -33,9 +33,7 @@ struct Call {
   char** argv = nullptr;
   char** envp = nullptr;
   const char* core = nullptr;
-  const char* socket = nullptr;  // --socket PATH
-  bool no_spawn = false;         // set by the core too: then this front reports, not delegates
-  int first_arg = 2;             // python3's command line starts here
+  contract::CallOptions options;  // no_spawn: set by the core too, then this front reports, not delegates
 };
 
 std::uint64_t bit(int signum) {
@@ -97,9 +95,10 @@ void describe(const Call& call, const Path& key, const PreloadList& preload, con
               std::uint8_t stdio_mask, Payload* out) {
   contract::CallDescription request;
   request.build_key = {key.c_str(), key.size()};
-  request.check_preload = call.socket == nullptr;
+  request.check_preload = call.options.socket == nullptr;
   request.preload = preload.list();
-  request.args = {call.argv + call.first_arg, static_cast<std::size_t>(call.argc - call.first_arg)};
+  request.args = {call.argv + call.options.first_arg,
+                  static_cast<std::size_t>(call.argc - call.options.first_arg)};
   std::size_t variables = 0;
   while (call.envp[variables] != nullptr) ++variables;
   request.environment = {call.envp, variables};
@@ -178,7 +177,7 @@ bool read_frame(int socket, Frame* frame) {
 
 // A setting Python fixes at start-up: a fresh `isolate run` of the same line.
 [[noreturn]] void run_cold(const Call& call, const Signals& signals) {
-  char** argv = call.argv + call.first_arg - 2;  // "isolate", "call" and the options give way
+  char** argv = call.argv + call.options.first_arg - 2;  // "isolate", "call" and the options give way
   argv[0] = const_cast<char*>("isolate");
   argv[1] = const_cast<char*>("run");
   signals.restore();
@@ -292,62 +291,30 @@ bool is_set(const Call& call, const char* variable) {
   }
 }
 
-// Options before python3's command line; false to leave them to the core.
-bool parse_options(Call* call) {
-  int i = 2;
-  for (; i < call->argc; ++i) {
-    const char* arg = call->argv[i];
-    if (equal(arg, "--no-spawn")) {
-      call->no_spawn = true;
-      continue;
-    }
-    if (equal(arg, "--socket")) {
-      if (i + 1 >= call->argc) return false;
-      call->socket = call->argv[++i];
-    } else if (starts_with(arg, "--socket=")) {
-      call->socket = arg + 9;
-    } else {
-      break;
-    }
-  }
-  call->first_arg = i;
-  return true;
-}
-
 // What the core may mend (by starting a server) or explain goes to it; sent
 // by the core (--no-spawn), this front says what is wrong itself.
 [[noreturn]] void give_up(const Call& call, const Signals& signals, const char* a, const char* b,
                           const char* c, const char* d) {
   signals.restore();
-  if (!call.no_spawn) delegate(call);
+  if (!call.options.no_spawn) delegate(call);
   fail(a, b, c, d);
 }
 
 // A connection to a server of this user.
 int connect_to_server(const Call& call, const Path& path, const Signals& signals) {
-  sockaddr_un address{};
-  if (path.size() >= sizeof(address.sun_path)) {
+  const long socket = above_stdio(contract::connect_unix(path.c_str()));
+  if (socket == -ENAMETOOLONG) {
     give_up(call, signals, "isolate: the socket path ", path.c_str(), " is too long for a Unix socket", "");
   }
-  address.sun_family = AF_UNIX;
-  __builtin_memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  const long socket = above_stdio(sys::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  long connected = socket;
-  while (socket >= 0 && (connected = sys::connect(static_cast<int>(socket), &address)) == -EINTR) {
-  }
-  if (connected != 0) {
+  if (socket < 0) {
     Text<64> reason;
-    reason.add(" (").add(error_text(connected)).add(")");
+    reason.add(" (").add(error_text(socket)).add(")");
     give_up(call, signals, "isolate: no server is running at ", path.c_str(), reason.c_str(),
             "; start one with 'isolate serve'");
   }
-  // A server of another user could read what a call hands it.
-  ucred peer{};
-  socklen_t size = sizeof(peer);
-  if (sys::getsockopt(static_cast<int>(socket), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 ||
-      peer.uid != static_cast<uid_t>(sys::geteuid())) {
+  if (const long owner = contract::peer_uid(static_cast<int>(socket)); owner != sys::geteuid()) {
     Text<32> uid;
-    uid.add_decimal(peer.uid);
+    if (owner >= 0) uid.add_decimal(static_cast<std::uint64_t>(owner));
     fail("isolate: the server at ", path.c_str(), " belongs to uid ", uid.add(", not to you").c_str());
   }
   return static_cast<int>(socket);
@@ -361,8 +328,9 @@ void call(int argc, char** argv, char** envp, const char* core) {
   call.argv = argv;
   call.envp = envp;
   call.core = core;
-  if (!parse_options(&call)) delegate(call);
-  std::uint8_t stdio_mask = 0;  // before this process opens anything
+  call.options = contract::parse_call_options(argc, argv);
+  if (call.options.socket_without_path) delegate(call);  // the core explains
+  std::uint8_t stdio_mask = 0;                           // before this process opens anything
   for (int fd = 0; fd < 3; ++fd) {
     if (sys::fcntl(fd, F_GETFD) >= 0) stdio_mask |= static_cast<std::uint8_t>(1u << fd);
   }
@@ -371,7 +339,7 @@ void call(int argc, char** argv, char** envp, const char* core) {
   static PreloadList preload;
   static Path path;
   // A bad setting, or serve.json's list still unread, is the core's.
-  if (!find_socket(envp, key, call.socket, &preload, &path)) delegate(call);
+  if (!find_socket(envp, key, call.options.socket, &preload, &path)) delegate(call);
 
   Signals signals;
   signals.divert();

@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "contract/invocation.h"
 #include "identity.h"
 #include "protocol.h"
 #include "serve.h"
@@ -25,33 +26,6 @@
 namespace iso::serve {
 
 namespace {
-
-struct CallOptions {
-  std::string socket;
-  bool no_spawn = false;
-  int first_arg = 0;  // python3's command line starts here
-};
-
-CallOptions parse_call_options(int argc, char** argv) {
-  CallOptions options;
-  int i = 0;
-  for (; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--no-spawn") {
-      options.no_spawn = true;
-    } else if (arg == "--socket" && i + 1 < argc) {
-      options.socket = argv[++i];
-    } else if (arg.starts_with("--socket=")) {
-      options.socket = std::string(arg.substr(9));
-    } else if (arg == "--socket") {
-      throw ServeError("isolate: call: --socket needs a path");
-    } else {
-      break;
-    }
-  }
-  options.first_arg = i;
-  return options;
-}
 
 // A server of another user could read what a call hands it.
 void check_owner(int fd, const std::string& path) {
@@ -104,10 +78,11 @@ std::optional<Frame> control_request(const std::string& path, Type type) {
 
 int call_main(int argc, char** argv) {
   try {
-    const CallOptions options = parse_call_options(argc, argv);
+    const contract::CallOptions options = contract::parse_call_options(argc, argv);
+    if (options.socket_without_path) throw ServeError("isolate: call: --socket needs a path");
     const std::vector<std::string> preload =
-        options.socket.empty() ? configured_preload() : std::vector<std::string>{};
-    const std::string path = options.socket.empty() ? default_socket_path(preload) : options.socket;
+        options.socket == nullptr ? configured_preload() : std::vector<std::string>{};
+    const std::string path = options.socket == nullptr ? default_socket_path(preload) : options.socket;
     close(connect_checked(path, options.no_spawn, preload));
     if (const char* verbose = std::getenv("ISO_CALL_VERBOSE"); verbose != nullptr && *verbose == '1') {
       std::fprintf(stderr, "isolate: the core resolved the call: the server at %s\n", path.c_str());

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "contract/socket_name.h"
+#include "contract/unix_socket.h"
 #include "serve.h"
 
 extern char** environ;
@@ -104,30 +105,15 @@ std::string socket_directory() {
 }
 
 int connect_socket(const std::string& path) {
-  sockaddr_un address{};
-  if (path.size() >= sizeof(address.sun_path)) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  while (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    if (errno == EINTR) continue;
-    const int error = errno;
-    close(fd);
-    errno = error;
-    return -1;
-  }
-  return fd;
+  const long fd = contract::connect_unix(path.c_str());
+  if (fd >= 0) return static_cast<int>(fd);
+  errno = static_cast<int>(-fd);
+  return -1;
 }
 
 uid_t peer_uid(int socket) {
-  ucred credentials{};
-  socklen_t size = sizeof(credentials);
-  if (getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return static_cast<uid_t>(-1);
-  return credentials.uid;
+  const long uid = contract::peer_uid(socket);
+  return uid < 0 ? static_cast<uid_t>(-1) : static_cast<uid_t>(uid);
 }
 
 }  // namespace iso::serve

@@ -39,10 +39,10 @@ int run_server(const ServerOptions& options);
 int print_status(const std::string& socket_path, bool json);
 int stop_server(const std::string& socket_path);
 
-// `isolate call ARGS` when the front (src/front/) could not make the call
-// alone: ARGS is python3's command line, optionally after --socket PATH and
-// --no-spawn. Reports a bad setting (exit status 1) or starts the server,
-// then execs the front again with the server's socket.
+// `isolate call [--socket PATH] [--no-spawn] ARGS` (all of argv, "call"
+// included) when the front (src/front/) could not make the call alone: ARGS
+// is python3's command line. Reports a bad setting (exit status 1) or starts
+// the server, then execs the front again with the server's socket.
 int call_main(int argc, char** argv);
 
 // The preload list from ISO_PRELOAD (comma-separated) or, without it, the

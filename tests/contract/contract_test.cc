@@ -7,18 +7,22 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "contract/fd_passing.h"
+#include "contract/invocation.h"
 #include "contract/protocol.h"
 #include "contract/socket_name.h"
 #include "contract/text.h"
+#include "contract/unix_socket.h"
 
 namespace {
 
@@ -243,6 +247,60 @@ TEST(FdPassing, EndOfStreamAndTimeoutAreTold) {
   int many[kMaxFdsPerMessage + 1] = {};
   EXPECT_EQ(send_with_fds(pair[1], "x", 1, many, kMaxFdsPerMessage + 1), -EINVAL);
   close(pair[1]);
+}
+
+CallOptions call_options(std::vector<std::string> args) {
+  static std::vector<std::string> kept;
+  kept = std::move(args);
+  static std::vector<char*> argv;
+  argv.clear();
+  for (std::string& arg : kept) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  return parse_call_options(static_cast<int>(kept.size()), argv.data());
+}
+
+TEST(Invocation, CallOptionsStopAtPythonsCommandLine) {
+  const CallOptions both =
+      call_options({"isolate", "call", "--socket", "/s", "--no-spawn", "-c", "--socket"});
+  EXPECT_STREQ(both.socket, "/s");
+  EXPECT_TRUE(both.no_spawn);
+  EXPECT_FALSE(both.socket_without_path);
+  EXPECT_EQ(both.first_arg, 5);
+  const CallOptions joined = call_options({"isolate", "call", "--socket=/t", "script.py", "--no-spawn"});
+  EXPECT_STREQ(joined.socket, "/t");
+  EXPECT_FALSE(joined.no_spawn);  // the script's argument, not ours
+  EXPECT_EQ(joined.first_arg, 3);
+  EXPECT_TRUE(call_options({"isolate", "call", "--socket"}).socket_without_path);
+  const CallOptions none = call_options({"isolate", "call"});
+  EXPECT_EQ(none.socket, nullptr);
+  EXPECT_EQ(none.first_arg, 2);
+  EXPECT_TRUE(is_call(
+      3, std::vector<char*>{const_cast<char*>("isolate"), const_cast<char*>("call"), nullptr}.data()));
+  EXPECT_FALSE(invoked_as_python("/usr/bin/isolate"));
+  EXPECT_TRUE(invoked_as_python("/home/u/bin/python3.13"));
+}
+
+TEST(UnixSocket, ConnectsAndNamesThePeer) {
+  char directory[] = "/tmp/iso-contract-XXXXXX";
+  ASSERT_NE(mkdtemp(directory), nullptr);
+  const std::string path = std::string(directory) + "/s.sock";
+  const int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  const long fd = connect_unix(path.c_str());
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(fcntl(static_cast<int>(fd), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  EXPECT_EQ(peer_uid(static_cast<int>(fd)), static_cast<long>(geteuid()));
+  close(static_cast<int>(fd));
+  close(listener);
+  unlink(path.c_str());
+  EXPECT_EQ(connect_unix(path.c_str()), -ENOENT);
+  EXPECT_EQ(connect_unix((std::string(directory) + "/" + std::string(200, 'x')).c_str()), -ENAMETOOLONG);
+  rmdir(directory);
+  EXPECT_EQ(peer_uid(0 + 12345), -EBADF);
 }
 
 }  // namespace

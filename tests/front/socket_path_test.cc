@@ -17,6 +17,7 @@
 #include "contract/socket_name.h"
 #include "serve/identity.h"
 #include "serve/serve.h"
+#include "support/scoped.h"
 
 extern char** environ;
 
@@ -24,21 +25,7 @@ namespace {
 
 using iso::contract::Path;
 using iso::contract::PreloadList;
-
-class TempDirectory {
- public:
-  TempDirectory() {
-    char pattern[] = "/tmp/iso-front-test-XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDirectory() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  TempDirectory(const TempDirectory&) = delete;
-  TempDirectory& operator=(const TempDirectory&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using iso::testing::TempDirectory;
 
 // Makes `entries` the process's environ (repeats and all) for a scope.
 class ScopedEnviron {

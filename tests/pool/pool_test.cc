@@ -12,39 +12,16 @@
 #include "isolate/exec.h"
 #include "isolate/pool.h"
 #include "isolate/python.h"
+#include "support/scoped.h"
 
 namespace {
+
+using iso::testing::ScopedVariable;
 
 using iso::pool::Backend;
 using iso::pool::BackendChoice;
 using iso::pool::choose_backend;
 using iso::pool::Error;
-
-// Sets (or unsets, with nullptr) one variable for a scope.
-class ScopedVariable {
- public:
-  ScopedVariable(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedVariable() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-  ScopedVariable(const ScopedVariable&) = delete;
-  ScopedVariable& operator=(const ScopedVariable&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 Backend best_of_build() {
   const auto& info = iso::python::build_info();

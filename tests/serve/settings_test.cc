@@ -14,51 +14,14 @@
 
 #include "serve/identity.h"
 #include "serve/serve.h"
+#include "support/scoped.h"
 
 namespace {
 
+using iso::testing::ScopedVariable;
+using iso::testing::TempDirectory;
+
 using iso::serve::ServeError;
-
-class ScopedVariable {
- public:
-  ScopedVariable(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedVariable() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-  ScopedVariable(const ScopedVariable&) = delete;
-  ScopedVariable& operator=(const ScopedVariable&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-// A fresh directory, removed (with what the test put there) at the end.
-class TempDirectory {
- public:
-  TempDirectory() {
-    char pattern[] = "/tmp/iso-serve-test-XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDirectory() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  TempDirectory(const TempDirectory&) = delete;
-  TempDirectory& operator=(const TempDirectory&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string error_of(const std::function<void()>& call) {
   try {
