@@ -46,13 +46,14 @@ test-tsan: deps
 	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 bench: build
-	@cmake --build $(BUILD) -j $(JOBS) --target bench_python_startup exec_busy_work
+	@cmake --build $(BUILD) -j $(JOBS) --target bench_python_startup exec_busy_work bench_pool_log
 
 # Interleaved isolate-vs-python3 runs; prints the table for docs/BENCHMARKS.md.
 bench-run: bench
 	@scripts/bench-run.sh $(BUILD)
 	@scripts/bench-exec.sh $(BUILD)
 	@$(MAKE) --no-print-directory bench-serve
+	@$(BUILD)/bin/bench_pool_log
 
 # python3 vs isolate run vs isolate call per request, and 200 concurrent calls (issue 6).
 bench-serve: build

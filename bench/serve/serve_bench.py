@@ -3,6 +3,7 @@
 
     PY=$(build/bin/isolate run -I -c 'import sys; print(sys.executable)')
     $PY bench/serve/serve_bench.py --isolate build/bin/isolate --python $PY [--rounds 7] [--load 200]
+        [--baseline OTHER/bin/isolate]   # another build's run and call rows in the same interleaved run
 
 Two scripts: hello.py (one print) and heavy.py, which imports asyncio,
 decimal, json, email, http.client, argparse, dataclasses and typing; for
@@ -69,6 +70,12 @@ def start_up_table(args, hello, heavy, env_plain, env_heavy):
         ("isolate run heavy.py", [args.isolate, "run", heavy], env_plain),
         ("isolate call heavy.py (preloaded)", [args.isolate, "call", heavy], env_heavy),
     ]
+    if args.baseline:
+        commands += [
+            ("isolate run hello.py [baseline]", [args.baseline, "run", hello], env_plain),
+            ("isolate call hello.py [baseline]", [args.baseline, "call", hello], env_plain),
+            ("isolate call heavy.py (preloaded) [baseline]", [args.baseline, "call", heavy], env_heavy),
+        ]
     samples = {name: [] for name, _, _ in commands}
     with open(os.devnull, "wb") as null:
         devnull = null.fileno()
@@ -127,8 +134,10 @@ def main():
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--batch", type=int, default=5, help="runs of each command per round")
     p.add_argument("--load", type=int, default=200)
+    p.add_argument("--baseline", help="another build's isolate, whose run and call rows join the table")
     args = p.parse_args()
     args.isolate = os.path.abspath(args.isolate)
+    args.baseline = os.path.abspath(args.baseline) if args.baseline else None
 
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         runtime = os.path.join(tmp, "runtime")
@@ -142,8 +151,9 @@ def main():
             failures = load_test(args, tmp, env_plain)
         finally:
             with open(os.devnull, "wb") as null:
-                for env in (env_plain, env_heavy):
-                    os.waitpid(spawn([args.isolate, "serve", "--stop"], env, null.fileno()), 0)
+                for isolate in filter(None, (args.isolate, args.baseline)):
+                    for env in (env_plain, env_heavy):
+                        os.waitpid(spawn([isolate, "serve", "--stop"], env, null.fileno()), 0)
     return 1 if failures else 0
 
 
