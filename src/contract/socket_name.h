@@ -153,9 +153,10 @@ inline bool before(const char* a, const char* b) {
 }
 
 // Feeds the start-up variables of `envp` to `hash` in sorted order, each with
-// its NUL, repeats included. A selection over envp instead of a sort: there
-// are a handful, and the front has nowhere to sort them.
-inline void hash_startup_environment(const char* const* envp, Fnv1a* hash) {
+// its NUL, repeats included. There are a handful: one pass collects them into
+// a small array, sorted as they come. Past its size (never seen), a
+// selection over envp, which needs no storage, gives the same order.
+inline void hash_startup_environment_by_selection(const char* const* envp, Fnv1a* hash) {
   const char* done = nullptr;  // the greatest entry hashed so far
   while (true) {
     const char* next = nullptr;
@@ -173,6 +174,23 @@ inline void hash_startup_environment(const char* const* envp, Fnv1a* hash) {
     while (copies-- > 0) hash->add(next, length(next) + 1);
     done = next;
   }
+}
+
+inline void hash_startup_environment(const char* const* envp, Fnv1a* hash) {
+  constexpr int kMost = 64;
+  const char* sorted[kMost];
+  int count = 0;
+  for (const char* const* entry = envp; *entry != nullptr; ++entry) {
+    if (!is_startup_variable(*entry)) continue;
+    if (count == kMost) return hash_startup_environment_by_selection(envp, hash);
+    int at = count++;
+    while (at > 0 && before(*entry, sorted[at - 1])) {
+      sorted[at] = sorted[at - 1];
+      --at;
+    }
+    sorted[at] = *entry;
+  }
+  for (int i = 0; i < count; ++i) hash->add(sorted[i], length(sorted[i]) + 1);
 }
 
 // ------------------------------------------------------------ files and names

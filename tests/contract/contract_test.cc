@@ -140,6 +140,24 @@ TEST(StartupEnvironment, HashedInStdSortOrderWithRepeats) {
   for (const std::string& entry : sorted) expected.add(entry.c_str(), entry.size() + 1);
   EXPECT_EQ(streamed.value(), expected.value());
   EXPECT_EQ(sorted.size(), 10u);
+  Fnv1a selected;  // the order without storage, for an environment of very many
+  hash_startup_environment_by_selection(envp.data(), &selected);
+  EXPECT_EQ(selected.value(), expected.value());
+}
+
+// More start-up variables than the sorting array holds: the same hash.
+TEST(StartupEnvironment, VeryManyVariablesHashTheSame) {
+  std::vector<std::string> environment;
+  for (int i = 0; i < 150; ++i) environment.push_back("LC_X" + std::to_string((i * 37) % 101) + "=v");
+  std::vector<const char*> envp;
+  for (const std::string& entry : environment) envp.push_back(entry.c_str());
+  envp.push_back(nullptr);
+  Fnv1a streamed;
+  hash_startup_environment(envp.data(), &streamed);
+  std::sort(environment.begin(), environment.end());
+  Fnv1a expected;
+  for (const std::string& entry : environment) expected.add(entry.c_str(), entry.size() + 1);
+  EXPECT_EQ(streamed.value(), expected.value());
 }
 
 TEST(Fnv1a, KnownValues) {
