@@ -105,7 +105,7 @@ class PreloadList {
   static constexpr int kMaxModules = 64;
   bool contains(const char* item, std::size_t size) const {
     for (int i = 0; i < count_; ++i) {
-      if (length(names_[i]) == size && starts_with(names_[i], item, size)) return true;
+      if (length(names_[i]) == size && same_bytes(names_[i], item, size)) return true;
     }
     return false;
   }
@@ -120,7 +120,7 @@ class PreloadList {
   StringList list() const { return {names_, static_cast<std::size_t>(count_)}; }
 
  private:
-  static bool starts_with(const char* name, const char* item, std::size_t size) {
+  static bool same_bytes(const char* name, const char* item, std::size_t size) {
     for (std::size_t i = 0; i < size; ++i) {
       if (name[i] != item[i]) return false;
     }
