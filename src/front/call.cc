@@ -312,9 +312,11 @@ int connect_to_server(const Call& call, const Path& path, const Signals& signals
     give_up(call, signals, "isolate: no server is running at ", path.c_str(), reason.c_str(),
             "; start one with 'isolate serve'");
   }
-  if (const long owner = contract::peer_uid(static_cast<int>(socket)); owner != sys::geteuid()) {
+  const long owner = contract::peer_uid(static_cast<int>(socket));
+  if (owner < 0) fail("isolate: cannot tell who runs the server at ", path.c_str());
+  if (owner != sys::geteuid()) {
     Text<32> uid;
-    if (owner >= 0) uid.add_decimal(static_cast<std::uint64_t>(owner));
+    uid.add_decimal(static_cast<std::uint64_t>(owner));
     fail("isolate: the server at ", path.c_str(), " belongs to uid ", uid.add(", not to you").c_str());
   }
   return static_cast<int>(socket);
