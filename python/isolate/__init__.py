@@ -254,6 +254,7 @@ class PoolExecutor(_futures.Executor):
         """As Executor.map; chunksize (an int, or "auto" to aim at ~5 ms of
         work per batch) is how many calls go to a worker at once."""
         end = None if timeout is None else timeout + _time.monotonic()
+        _check_chunksize(chunksize)
         batches = self._submit_batches(_ref(fn), _STAR, zip(*iterables), chunksize, end=end)
 
         def results():
@@ -292,8 +293,8 @@ class PoolExecutor(_futures.Executor):
         """Futures of [(ok, value or exception), ...], one per batch of calls.
         With `failed` (an Event), a batch with a failure sets it and no more
         batches are submitted: map() raises the first failure anyway. Past
-        `end` (a time.monotonic() deadline), TimeoutError."""
-        _check_chunksize(chunksize)
+        `end` (a time.monotonic() deadline), TimeoutError. The caller has
+        checked chunksize."""
         batches, chunk = [], []
         def watch(batch):
             if batch.cancelled() or batch.exception() is not None or not all(ok for ok, _ in batch.result()):

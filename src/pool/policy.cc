@@ -2,7 +2,7 @@
 // backend. The one place `isolate map`, `import isolate` and C++ callers
 // resolve them; the chunk size is MapPool::chunk_size, beside the measurements
 // it is made from.
-#include <Python.h>  // PY_VERSION_HEX, PY_VERSION
+#include <patchlevel.h>  // PY_VERSION_HEX, PY_VERSION: all this file needs of Python.h
 
 #include <cstdlib>
 #include <string>
