@@ -30,6 +30,15 @@ void install_fork_handlers() {
   std::call_once(once, [] { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); });
 }
 
+// Registered at load, before main() and so before any thread of ours runs: a
+// once-flag caught "running" by another thread's fork() stays so in the child
+// for ever under ThreadSanitizer, whose pthread_once (unlike glibc's) does not
+// reset it there. The call in lifecycle_mutex() covers a loop started by a
+// static initializer that runs before this one.
+[[gnu::constructor(101)]] void install_fork_handlers_at_load() {
+  install_fork_handlers();
+}
+
 }  // namespace
 
 std::uint32_t fork_generation() noexcept {
