@@ -1,22 +1,37 @@
 # The two commands: `make demo` and `make test`. Both install missing Debian
 # packages, configure and build first. PYTHON=/path/to/python3.x picks the
-# CPython to embed (default: the newest >= 3.12 with a static libpython).
+# CPython to embed (default: the newest >= 3.12 with a static libpython); each
+# PYTHON gets build folders of its own, so switching does not rebuild the rest.
+# `make python` builds one from Debian's source package (scripts/build-cpython.sh).
 
-BUILD       ?= build
-ASAN_BUILD  ?= build-asan
-TSAN_BUILD  ?= build-tsan
 PYTHON      ?=
+# build/cpython/3.13t/bin/python3.13t -> "-3.13t-python3.13t"
+PY_TAG      := $(if $(PYTHON),-$(notdir $(patsubst %/bin,%,$(patsubst %/,%,$(dir $(abspath $(PYTHON))))))-$(notdir $(PYTHON)))
+BUILD       ?= build$(PY_TAG)
+ASAN_BUILD  ?= build-asan$(PY_TAG)
+TSAN_BUILD  ?= build-tsan
+PY_VERSION  ?= 3.13
+FREETHREADED ?=
+OPTIMIZE    ?=
 JOBS        ?= $(shell nproc)
 CTEST_ARGS  ?=
 
-CMAKE_CONFIG = -DISO_PYTHON=$(PYTHON)
+CMAKE_CONFIG = -DISO_PYTHON=$(if $(PYTHON),$(abspath $(PYTHON)))
 
-.PHONY: fuzz all deps build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve install tidy format format-check clean
+.PHONY: fuzz all deps python build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve install tidy format format-check clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+# A CPython from Debian's source package into build/cpython/<flavour>/:
+#   make python PY_VERSION=3.13 FREETHREADED=1   -> build/cpython/3.13t/bin/python3.13t
+#   make python OPTIMIZE=1                        -> build/cpython/3.13-opt/bin/python3.13
+python:
+	@scripts/install-deps.sh cpython
+	@scripts/build-cpython.sh --version $(PY_VERSION) --jobs $(JOBS) \
+	  $(if $(FREETHREADED),--freethreaded) $(if $(OPTIMIZE),--optimize)
 
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_CONFIG) >/dev/null

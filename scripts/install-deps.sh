@@ -2,6 +2,8 @@
 # Installs the Debian packages isolate needs to build, test and benchmark.
 # Idempotent: apt-get runs only when a package is missing, so `make` stays fast
 # on a machine that already has everything.
+#   scripts/install-deps.sh          what `make demo` and `make test` need
+#   scripts/install-deps.sh cpython  also what scripts/build-cpython.sh needs
 set -euo pipefail
 
 packages=(
@@ -13,6 +15,17 @@ packages=(
   libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libtbb-dev
   clang libclang-rt-14-dev
 )
+for group in "$@"; do
+  case "$group" in
+    # CPython's own build dependencies for the modules isolate's tests import
+    # (Tk is left out: it would pull in X11 for a module nothing here uses).
+    cpython)
+      packages+=(xz-utils dpkg apt debian-archive-keyring
+        libssl-dev libffi-dev libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev
+        libncurses-dev uuid-dev libgdbm-dev libgdbm-compat-dev) ;;
+    *) echo "install-deps: unknown group '$group' (known: cpython)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -86,19 +86,35 @@ class SubinterpExecutor final : public Executor {
 };
 #endif
 
+// One thread state per worker for the pool's life: PyGILState_Ensure per
+// chunk would create and destroy one each time, and on a free-threaded build
+// that also sets up and abandons the thread's allocator heaps every chunk.
 class ThreadsExecutor final : public Executor {
  public:
-  explicit ThreadsExecutor(PyObject* run_batch) : run_batch_(run_batch) {}
+  // PyThreadState_New needs no GIL, and binds the state to this thread for
+  // PyGILState_Ensure in C extensions the function calls.
+  explicit ThreadsExecutor(PyObject* run_batch)
+      : run_batch_(run_batch), state_(PyThreadState_New(PyInterpreterState_Main())) {
+    if (state_ == nullptr)
+      throw Error(Error::Kind::start, "isolate: cannot create a thread state for a worker");
+  }
+
+  ~ThreadsExecutor() override {
+    PyEval_RestoreThread(state_);
+    PyThreadState_Clear(state_);
+    PyThreadState_DeleteCurrent();
+  }
 
   ResultChunk run(const ItemChunk& chunk) override {
-    const PyGILState_STATE gil = PyGILState_Ensure();
+    PyEval_RestoreThread(state_);
     ResultChunk out = call_batch_locked(run_batch_, chunk);
-    PyGILState_Release(gil);
+    PyEval_SaveThread();
     return out;
   }
 
  private:
   PyObject* run_batch_;  // owned by the pool
+  PyThreadState* state_;
 };
 
 }  // namespace
