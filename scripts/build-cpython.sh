@@ -155,9 +155,11 @@ configure_args=(--prefix="$prefix" --with-ensurepip=no)
 [ "$freethreaded" = 1 ] && configure_args+=(--disable-gil)
 [ "$optimize" = 1 ] && configure_args+=(--enable-optimizations --with-lto)
 # Not position-independent: isolate links libpython into a -no-pie executable,
-# where direct addresses save the GOT loads. _NODIST: extension modules keep
-# their -fPIC, and third-party ones compiled later do not inherit the flag.
-export CFLAGS_NODIST="-fno-pie" LDFLAGS_NODIST="-no-pie"
+# where direct addresses save the GOT loads. CFLAGS_NODIST: extension modules
+# keep their -fPIC, and third-party ones compiled later do not inherit the
+# flag; LINKCC links the programs only (-no-pie would turn a shared module's
+# -shared link into an executable's).
+export CFLAGS_NODIST="-fno-pie" LINKCC="${CC:-gcc} -no-pie"
 
 work="$into/build/$flavour"
 rm -rf "$work"

@@ -24,6 +24,7 @@ import concurrent.futures as _futures
 import json as _json
 import os as _os
 import pickle as _pickle
+import queue as _queue
 import sys as _sys
 import threading as _threading
 import time as _time
@@ -122,18 +123,160 @@ def _check_chunksize(chunksize):
         raise ValueError(f"isolate: chunksize must be a positive int or 'auto', not {chunksize!r}")
 
 
-def _open_pool(backend, max_workers, ref):
-    """A _Pool whose workers load `ref` when they start (None: functions
-    unknown yet). The backend, the worker count and the fallback from
+def _gil_enabled():
+    """Whether this interpreter runs with a GIL: a free-threaded CPython runs
+    without one until an extension that needs it is imported."""
+    is_enabled = getattr(_sys, "_is_gil_enabled", None)
+    return True if is_enabled is None else is_enabled()
+
+
+def _warn_gil_on(backend, stacklevel):
+    _warnings.warn("isolate: the GIL is on (an imported extension module needs it), so threads would run one "
+                   f"at a time; using backend {backend!r} instead", RuntimeWarning, stacklevel=stacklevel + 1)
+
+
+def _open_pool(backend, max_workers, ref, stacklevel=4):
+    """The pool for PoolExecutor: a _ThreadEngine for backend threads, else a
+    _Pool whose workers load `ref` when they start (None: functions unknown
+    yet). The backend, the worker count and the fallback from
     sub-interpreters to processes are the pool's policy (C++)."""
     if not isinstance(backend, str):
         raise TypeError(f"isolate: backend must be a str, not {type(backend).__name__}")
+    chosen, workers, automatic = _choose(backend, max_workers or 0, _main_has_file(ref))
+    if chosen != "threads":
+        return _start_pool(backend, workers, ref, stacklevel)
+    if not (automatic and _gil_enabled()):
+        return _ThreadEngine(workers, watch_gil=automatic)
+    return _pool_without_gil_threads(workers, ref, stacklevel + 1)
+
+
+def _start_pool(backend, workers, ref, stacklevel):
     preload = _json.dumps({"path": _sys.path, "ref": ref})  # what every worker loads (_map_worker.load)
-    pool = _Pool(backend, max_workers or 0, preload, _main_has_file(ref), ref is not None)
+    pool = _Pool(backend, workers, preload, _main_has_file(ref), ref is not None)
     if pool.refused_module is not None:
-        _warnings.warn(f"isolate: module {pool.refused_module} cannot be loaded in a sub-interpreter; "
-                       "using backend 'process' instead", RuntimeWarning, stacklevel=4)
+        _warn_refused(pool.refused_module, stacklevel + 1)
     return pool
+
+
+def _warn_refused(module, stacklevel):
+    _warnings.warn(f"isolate: module {module} cannot be loaded in a sub-interpreter; using backend 'process' "
+                   "instead", RuntimeWarning, stacklevel=stacklevel + 1)
+
+
+def _pool_without_gil_threads(workers, ref, stacklevel):
+    """What an automatic pool moves to when the GIL is on: sub-interpreters,
+    or processes when a loaded module refuses them."""
+    if "subinterp" in _build_backends() and _main_has_file(ref):
+        _warn_gil_on("subinterp", stacklevel + 1)
+        try:
+            return _start_pool("subinterp", workers, ref, stacklevel + 1)
+        except ImportError as e:
+            _warn_refused(e.name, stacklevel + 1)
+    else:
+        _warn_gil_on("process", stacklevel + 1)
+    return _start_pool("process", workers, ref, stacklevel + 1)
+
+
+class _ThreadEngine:
+    """Backend threads: worker threads of this interpreter, in parallel on a
+    free-threaded CPython. Functions, arguments, results and exceptions cross
+    by reference: nothing is pickled. The same calls as a _Pool, except that
+    a batch is (fn, form, calls) and its answer the outcomes themselves.
+    With watch_gil (an automatic choice), a worker that finds the GIL turned
+    on sets gil_turned_on, and the executor moves its next batches elsewhere."""
+
+    backend = "threads"
+    refused_module = None
+    _CHUNK_SECONDS = 0.002  # no crossing to amortise: batches only share out the work
+    _MAX_CHUNK = 4096
+    _QUEUED_PER_WORKER = 4
+
+    def __init__(self, workers, watch_gil):
+        self.workers = workers
+        self.gil_turned_on = False
+        self._watch_gil = watch_gil
+        self._call_all = _worker_module()._call_all
+        self._inbox = _queue.SimpleQueue()
+        self._outbox = _queue.SimpleQueue()
+        self._room = _threading.Semaphore(workers * self._QUEUED_PER_WORKER)
+        self._lock = _threading.Lock()
+        self._in_flight = 0
+        self._finishing = self._ended = False
+        self._items, self._seconds = 0, 0.0
+        self._threads = [_threading.Thread(target=self._work, name=f"isolate-thread-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, batches):
+        for index, (fn, form, calls) in batches:
+            self._room.acquire()  # back-pressure, as _Pool.submit: a bounded number of batches in flight
+            with self._lock:
+                self._in_flight += 1
+            self._inbox.put((index, fn, form, calls))
+
+    def _work(self):
+        call_all, clock = self._call_all, _time.perf_counter
+        while (job := self._inbox.get()) is not None:
+            index, fn, form, calls = job
+            values, failures = [], []
+            start = clock()
+            call_all(fn, form, calls, values, failures)
+            elapsed = clock() - start
+            with self._lock:
+                self._items += len(calls)
+                self._seconds += elapsed
+            if self._watch_gil and not self.gil_turned_on and _gil_enabled():
+                self.gil_turned_on = True
+            self._outbox.put((index, values, failures))
+
+    def next(self):
+        if self._ended:
+            return None
+        answer = self._outbox.get()
+        if answer is None:
+            self._ended = True
+            return None
+        self._room.release()
+        with self._lock:
+            self._in_flight -= 1
+            if self._finishing and self._in_flight == 0:
+                self._outbox.put(None)
+        index, values, failures = answer
+        if not failures:
+            return [(index, True, [(True, value) for value in values])]
+        count, failed, values = len(values) + len(failures), dict(failures), iter(values)
+        return [(index, True, [(False, failed[at]) if at in failed else (True, next(values)) for at in range(count)])]
+
+    def finish(self):
+        with self._lock:
+            self._finishing = True
+            if self._in_flight == 0:
+                self._outbox.put(None)
+
+    def cancel(self):
+        try:
+            while True:
+                self._inbox.get_nowait()
+                self._room.release()
+        except _queue.Empty:
+            pass
+        self._outbox.put(None)
+
+    def close(self):
+        for _ in self._threads:
+            self._inbox.put(None)
+        for thread in self._threads:
+            if thread is not _threading.current_thread():
+                thread.join()
+
+    def chunk_size(self):
+        with self._lock:
+            items, seconds = self._items, self._seconds
+        if items == 0:
+            return 1  # the first batches measure
+        return max(1, min(self._MAX_CHUNK, int(self._CHUNK_SECONDS * items / seconds) if seconds > 0
+                          else self._MAX_CHUNK))
 
 
 def _exception_of(exc, detail):
@@ -187,6 +330,15 @@ def _outcomes(ok, payload, count):
     return out
 
 
+def _pack(pool, fn, ref, form, calls):
+    """A batch as `pool` takes it: for threads, the objects themselves; else
+    a pickle whose arguments are a pickle of their own, unpickled by the
+    worker once the function (and so the script's classes) is loaded."""
+    if isinstance(pool, _ThreadEngine):
+        return fn, form, calls
+    return _pickle.dumps((ref, _pickle.dumps((form, calls), _PROTOCOL)), _PROTOCOL)
+
+
 def _done_batch(outcomes):
     future = _futures.Future()
     future.set_running_or_notify_cancel()
@@ -222,15 +374,35 @@ class PoolExecutor(_futures.Executor):
         _refuse_while_importing()
         _check_max_workers(max_workers)
         self._pool = _open_pool(backend, max_workers, _preload)
+        self._preload = _preload
         self.backend = self._pool.backend
         self.max_workers = self._pool.workers
         self._submit_lock = _threading.Lock()
         self._pending = {}  # batch index -> (Future, calls, single), until its results arrive
         self._next_index = 0
         self._shutdown = False
-        self._collector = _threading.Thread(target=self._collect, name="isolate-collector", daemon=True)
-        self._collector.start()
+        self._pools = []  # (pool, its collector thread): more than one after a move off threads
+        self._start_collector(self._pool)
         _live.add(self)
+
+    def _start_collector(self, pool):
+        collector = _threading.Thread(target=self._collect, args=(pool,), name="isolate-collector", daemon=True)
+        self._pools.append((pool, collector))
+        collector.start()
+
+    def _pool_for_next_batch(self):
+        """The pool the next batch goes to: after threads found the GIL turned
+        on, a new one (sub-interpreters or processes); batches already given
+        to the threads finish there."""
+        pool = self._pool
+        if getattr(pool, "gil_turned_on", False):
+            with self._submit_lock:
+                if self._pool is pool and not self._shutdown:
+                    self._pool = _pool_without_gil_threads(pool.workers, self._preload, stacklevel=5)
+                    self.backend = self._pool.backend
+                    self._start_collector(self._pool)
+                pool = self._pool
+        return pool
 
     @property
     def workers(self):
@@ -242,12 +414,13 @@ class PoolExecutor(_futures.Executor):
     def submit(self, fn, /, *args, **kwargs):
         future = _futures.Future()
         ref = _ref(fn)
+        pool = self._pool_for_next_batch()
         try:
-            payload = self._pack(ref, _FULL, [(args, kwargs)])
+            payload = _pack(pool, fn, ref, _FULL, [(args, kwargs)])
         except Exception as e:  # an argument that does not pickle fails this call only
             future.set_exception(e)
             return future
-        self._send(future, payload, 1, single=True)
+        self._send(pool, future, payload, 1, single=True)
         return future
 
     def map(self, fn, *iterables, timeout=None, chunksize=1):
@@ -255,7 +428,7 @@ class PoolExecutor(_futures.Executor):
         work per batch) is how many calls go to a worker at once."""
         end = None if timeout is None else timeout + _time.monotonic()
         _check_chunksize(chunksize)
-        batches = self._submit_batches(_ref(fn), _STAR, zip(*iterables), chunksize, end=end)
+        batches = self._submit_batches(fn, _ref(fn), _STAR, zip(*iterables), chunksize, end=end)
 
         def results():
             try:
@@ -283,13 +456,17 @@ class PoolExecutor(_futures.Executor):
         if cancel_futures:
             for future, _, _ in list(self._pending.values()):
                 future.cancel()
-            self._pool.cancel()
+            for pool, _ in self._pools:
+                pool.cancel()
         elif first:
-            self._pool.finish()
-        if wait and self._collector is not _threading.current_thread():
-            self._collector.join()
+            for pool, _ in self._pools:
+                pool.finish()
+        if wait:
+            for _, collector in self._pools:
+                if collector is not _threading.current_thread():
+                    collector.join()
 
-    def _submit_batches(self, ref, form, calls, chunksize, failed=None, end=None):
+    def _submit_batches(self, fn, ref, form, calls, chunksize, failed=None, end=None):
         """Futures of [(ok, value or exception), ...], one per batch of calls.
         With `failed` (an Event), a batch with a failure sets it and no more
         batches are submitted: map() raises the first failure anyway. Past
@@ -301,7 +478,7 @@ class PoolExecutor(_futures.Executor):
                 failed.set()
 
         def submit(chunk):
-            new = self._submit_batch(ref, form, chunk)
+            new = self._submit_batch(fn, ref, form, chunk)
             if failed is not None:
                 for batch in new:
                     batch.add_done_callback(watch)
@@ -324,52 +501,48 @@ class PoolExecutor(_futures.Executor):
             submit(chunk)
         return batches
 
-    def _submit_batch(self, ref, form, calls):
+    def _submit_batch(self, fn, ref, form, calls):
+        pool = self._pool_for_next_batch()
         try:
-            payload = self._pack(ref, form, calls)
+            payload = _pack(pool, fn, ref, form, calls)
         except Exception:
             if len(calls) == 1:
                 raise
             # Some argument does not pickle: each call on its own, so that
             # only that one fails.
-            return [batch for call in calls for batch in self._submit_one_of(ref, form, call)]
+            return [batch for call in calls for batch in self._submit_one_of(fn, ref, form, call)]
         future = _futures.Future()
-        self._send(future, payload, len(calls), single=False)
+        self._send(pool, future, payload, len(calls), single=False)
         return [future]
 
-    def _submit_one_of(self, ref, form, call):
+    def _submit_one_of(self, fn, ref, form, call):
         try:
-            return self._submit_batch(ref, form, [call])
+            return self._submit_batch(fn, ref, form, [call])
         except Exception as e:
             return [_done_batch([(False, e)])]
 
     def _chunk_size(self, chunksize):
         return chunksize if chunksize != "auto" else self._pool.chunk_size()
 
-    @staticmethod
-    def _pack(ref, form, calls):
-        # The arguments are a pickle of their own, unpickled by the worker
-        # once the function (and so the script's classes) is loaded.
-        return _pickle.dumps((ref, _pickle.dumps((form, calls), _PROTOCOL)), _PROTOCOL)
-
-    def _send(self, future, payload, count, single):
+    def _send(self, pool, future, payload, count, single):
         with self._submit_lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             index = self._next_index
             self._next_index += 1
             self._pending[index] = (future, count, single)
-            self._pool.submit([(index, payload)])  # waits, without the GIL, while every worker is busy
+            pool.submit([(index, payload)])  # waits, without the GIL, while every worker is busy
 
-    def _collect(self):
+    def _collect(self, pool):
+        by_reference = isinstance(pool, _ThreadEngine)
         try:
-            while (results := self._pool.next()) is not None:
+            while (results := pool.next()) is not None:
                 for index, ok, payload in results:
                     future, count, single = self._pending.pop(index)
                     if not future.set_running_or_notify_cancel():
                         continue
                     try:
-                        outcomes = _outcomes(ok, payload, count)
+                        outcomes = payload if by_reference else _outcomes(ok, payload, count)
                     except BaseException as e:
                         future.set_exception(e)
                         continue
@@ -380,11 +553,12 @@ class PoolExecutor(_futures.Executor):
                     else:
                         future.set_exception(outcomes[0][1])
         finally:
-            for future, _, _ in list(self._pending.values()):
-                future.cancel()
-                future.set_running_or_notify_cancel()
-            self._pending.clear()
-            self._pool.close()
+            if pool is self._pool:  # the pool batches still go to
+                for future, _, _ in list(self._pending.values()):
+                    future.cancel()
+                    future.set_running_or_notify_cancel()
+                self._pending.clear()
+            pool.close()
 
 
 _UNSET = object()
@@ -414,7 +588,8 @@ def map(func, *iterables, max_workers=None, backend="auto", chunksize="auto", ti
     executor = PoolExecutor(max_workers, backend, _preload=ref)
     try:
         results = []
-        for batch in executor._submit_batches(ref, form, calls, chunksize, failed=_threading.Event(), end=end):
+        for batch in executor._submit_batches(func, ref, form, calls, chunksize, failed=_threading.Event(),
+                                              end=end):
             for ok, value in batch.result(None if end is None else end - _time.monotonic()):
                 if not ok:
                     raise value

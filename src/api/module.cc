@@ -21,6 +21,7 @@
 #include "isolate/pool.h"
 #include "isolate/python.h"
 #include "module.h"
+#include "pool/internal.h"
 
 namespace iso::api {
 
@@ -276,8 +277,41 @@ PyObject* backends_of_build(PyObject* /*module*/, PyObject* /*unused*/) {
   return list;
 }
 
+// _choose(backend, max_workers, main_has_file) -> (backend, workers,
+// automatic): what the pool's policy makes of these settings; `automatic`
+// when "auto" (or ISO_BACKEND) chose, and so may fall back.
+PyObject* choose(PyObject* /*module*/, PyObject* args) {
+  const char* backend_text = nullptr;
+  unsigned long long max_workers = 0;
+  int main_has_file = 1;
+  if (!PyArg_ParseTuple(args, "sKp", &backend_text, &max_workers, &main_has_file)) return nullptr;
+  try {
+    const unsigned workers = pool::resolve_workers(max_workers);
+    const pool::BackendChoice choice = pool::choose_backend(backend_text, "backend", main_has_file != 0);
+    const std::string_view name = pool::backend_name(choice.backend);
+    return Py_BuildValue("(s#IO)", name.data(), static_cast<Py_ssize_t>(name.size()), workers,
+                         choice.automatic ? Py_True : Py_False);
+  } catch (const pool::Error& e) {
+    raise_pool_error(e);
+    return nullptr;
+  }
+}
+
+// _worker_module() -> the workers' module (_map_worker.py), loaded here: the
+// threads that share this interpreter run its loops.
+PyObject* worker_module(PyObject* /*module*/, PyObject* /*unused*/) {
+  PyObject* name = PyUnicode_FromString("_isolate_map_worker");
+  PyObject* loaded = name != nullptr ? PyImport_GetModule(name) : nullptr;
+  Py_XDECREF(name);
+  if (loaded != nullptr || PyErr_Occurred()) return loaded;
+  return pool::worker_module_locked();
+}
+
 PyMethodDef module_methods[] = {
     {"_build_backends", backends_of_build, METH_NOARGS, "the pool backends this build supports"},
+    {"_choose", choose, METH_VARARGS,
+     "_choose(backend, max_workers, main_has_file) -> (backend, workers, automatic)"},
+    {"_worker_module", worker_module, METH_NOARGS, "the workers' module, loaded in this interpreter"},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -49,9 +49,24 @@ std::string take_exception(std::string* type_name = nullptr, std::string* module
 
 }  // namespace
 
-PyObject* load_target_locked(const Options& options, bool fresh) {
+PyObject* worker_module_locked() {
   Ref code(Py_CompileString(kMapWorkerSource, "<isolate>/_map_worker.py", Py_file_input));
-  Ref module(code ? PyImport_ExecCodeModule("_isolate_map_worker", code.p) : nullptr);
+  return code ? PyImport_ExecCodeModule("_isolate_map_worker", code.p) : nullptr;
+}
+
+bool gil_enabled_now_locked() {
+  PyObject* probe = PySys_GetObject("_is_gil_enabled");  // borrowed; 3.13+
+  if (probe == nullptr) return true;
+  Ref enabled(PyObject_CallNoArgs(probe));
+  if (!enabled) {
+    PyErr_Clear();
+    return true;
+  }
+  return PyObject_IsTrue(enabled.p) != 0;
+}
+
+PyObject* load_target_locked(const Options& options, bool fresh) {
+  Ref module(worker_module_locked());
   if (!module) throw Error(Error::Kind::start, "isolate: cannot load the worker module: " + take_exception());
   const char* codec = options.codec == Codec::pickle ? "pickle" : "json";
   PyObject* run_batch =

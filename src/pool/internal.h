@@ -27,6 +27,14 @@ std::unique_ptr<Executor> make_threads_executor(PyObject* run_batch);
 std::unique_ptr<Executor> make_process_executor(PyObject* run_batch);
 void kill_worker_processes();
 
+// python/isolate/_map_worker.py, (re)loaded as module _isolate_map_worker of
+// the current interpreter: a new reference, or nullptr with an exception set.
+PyObject* worker_module_locked();
+
+// Whether the current interpreter runs with a GIL: always before 3.13; on a
+// free-threaded build, until an extension without Py_mod_gil turns it on.
+bool gil_enabled_now_locked();
+
 // Loads python/isolate/_map_worker.py into the current interpreter, imports
 // TARGET, and returns its run_batch (a new reference). `fresh`: the current
 // interpreter is a sub-interpreter of the pool's own. Throws Error.

@@ -24,6 +24,10 @@ constexpr double kChunkSeconds = 0.005;            // automatic chunks aim at th
 // crossing is lost in the work.
 constexpr std::size_t kMaxChunk = 4096;
 
+// Thrown by Impl::start() when an automatic threads pool's target turned the
+// GIL on (a free-threaded build loading an extension that needs it).
+struct GilTurnedOn {};
+
 }  // namespace
 
 struct MapPool::Impl {
@@ -134,13 +138,17 @@ void MapPool::Impl::start() {
     // The main interpreter imports TARGET once: threads share it, and forked
     // workers inherit it warm.
     const PyGILState_STATE gil = PyGILState_Ensure();
+    bool gil_on = false;
     try {
       main_run_batch = load_target_locked(options, /*fresh=*/false);
+      gil_on = options.backend == Backend::threads && gil_enabled_now_locked();
     } catch (...) {
       PyGILState_Release(gil);
       throw;
     }
     PyGILState_Release(gil);
+    // Threads would take turns: an automatic choice moves on (MapPool()).
+    if (gil_on && options.fall_back) throw GilTurnedOn{};
   }
   for (unsigned i = 0; i < options.workers; ++i) workers.push_back(std::make_unique<Worker>());
   for (auto& w : workers) w->thread = std::thread([this, &w = *w] { worker_main(w); });
@@ -168,7 +176,8 @@ std::string refused_by_what_is_loaded(const Options& options) {
 }  // namespace
 
 // Under fall_back, a module that refuses sub-interpreters (loaded already, or
-// met while the workers load the target) moves the pool to process.
+// met while the workers load the target) moves the pool to process, and a
+// target that turns a free-threaded build's GIL on moves threads to subinterp.
 MapPool::MapPool(const Options& options) {
   Options chosen = options;
   std::string refused = refused_by_what_is_loaded(options);
@@ -176,6 +185,16 @@ MapPool::MapPool(const Options& options) {
   try {
     impl_ = std::make_unique<Impl>(chosen);
     impl_->start();
+  } catch (const GilTurnedOn&) {
+    chosen.backend = PY_VERSION_HEX >= 0x030C0000 ? Backend::subinterp : Backend::process;
+    log().warn(
+        "the GIL is on (a module the target loaded needs it): threads would run one at a time, so the "
+        "pool uses backend {}",
+        backend_name(chosen.backend));
+    impl_.reset();
+    MapPool fallback(chosen);
+    impl_ = std::move(fallback.impl_);
+    return;
   } catch (const Error& e) {
     if (e.kind != Error::Kind::refused || !options.fall_back || chosen.backend != Backend::subinterp) throw;
     chosen.backend = Backend::process;
