@@ -87,7 +87,14 @@ message(STATUS "isolate: embedding CPython ${ISO_PYTHON_VERSION} (${ISO_PYTHON_E
                "static ${ISO_PY_static_library}")
 
 add_library(isolate_python INTERFACE)
-target_include_directories(isolate_python SYSTEM INTERFACE "${ISO_PY_include}")
+# A CPython built inside this tree (make python: build/cpython/) is for this
+# build only: its headers are not exported into the installed package.
+cmake_path(IS_PREFIX PROJECT_SOURCE_DIR "${ISO_PY_include}" NORMALIZE iso_python_in_tree)
+if(iso_python_in_tree)
+  target_include_directories(isolate_python SYSTEM INTERFACE "$<BUILD_INTERFACE:${ISO_PY_include}>")
+else()
+  target_include_directories(isolate_python SYSTEM INTERFACE "${ISO_PY_include}")
+endif()
 # Whole archive: C extension modules call API functions nothing in isolate
 # references, so the linker must keep all of libpython. Export only the C API
 # (Py*, _Py*, PY*, the same set libpython3.x.so exports): that is all extension

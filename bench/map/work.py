@@ -20,3 +20,20 @@ def mid(doc):
     record["tags"] = sorted(set(record["tags"]))
     record["total"] = sum(item["price"] * item["qty"] for item in record["items"])
     return json.dumps(record, sort_keys=True)
+
+
+def medium(x):
+    # ~10-15 µs of pure-Python arithmetic: short enough that a per-item cost
+    # of the pool shows, long enough to be worth a thread
+    acc = x
+    for i in range(120):
+        acc = (acc * 31 + i) & 0xFFFF
+    return acc
+
+
+def busy(x):
+    # ~12 ms: the heavy case in-process
+    acc = x
+    for i in range(250_000):
+        acc = (acc * 7 + i) % 1_000_003
+    return acc

@@ -150,9 +150,9 @@ def _open_pool(backend, max_workers, ref, stacklevel=4):
     return _pool_without_gil_threads(workers, ref, stacklevel + 1)
 
 
-def _start_pool(backend, workers, ref, stacklevel):
+def _start_pool(backend, workers, ref, stacklevel, fall_back=-1):
     preload = _json.dumps({"path": _sys.path, "ref": ref})  # what every worker loads (_map_worker.load)
-    pool = _Pool(backend, workers, preload, _main_has_file(ref), ref is not None)
+    pool = _Pool(backend, workers, preload, _main_has_file(ref), ref is not None, fall_back)
     if pool.refused_module is not None:
         _warn_refused(pool.refused_module, stacklevel + 1)
     return pool
@@ -166,15 +166,9 @@ def _warn_refused(module, stacklevel):
 def _pool_without_gil_threads(workers, ref, stacklevel):
     """What an automatic pool moves to when the GIL is on: sub-interpreters,
     or processes when a loaded module refuses them."""
-    if "subinterp" in _build_backends() and _main_has_file(ref):
-        _warn_gil_on("subinterp", stacklevel + 1)
-        try:
-            return _start_pool("subinterp", workers, ref, stacklevel + 1)
-        except ImportError as e:
-            _warn_refused(e.name, stacklevel + 1)
-    else:
-        _warn_gil_on("process", stacklevel + 1)
-    return _start_pool("process", workers, ref, stacklevel + 1)
+    backend = "subinterp" if "subinterp" in _build_backends() and _main_has_file(ref) else "process"
+    _warn_gil_on(backend, stacklevel + 1)
+    return _start_pool(backend, workers, ref, stacklevel + 1, fall_back=True)
 
 
 class _ThreadEngine:

@@ -64,17 +64,19 @@ void raise_pool_error(const pool::Error& e) {
 // `backend` is "auto" or a backend name, `max_workers` 0 for the default;
 // `preload` is what every worker loads when it starts, the JSON of
 // {"path": sys.path, "ref": a function ref or null} (_map_worker.py);
-// `functions_known` false for an executor, whose functions come later.
+// `functions_known` false for an executor, whose functions come later;
+// `fall_back` (default: when "auto" chose) lets subinterp move to process.
 int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
-  static const char* keywords[] = {"backend",       "max_workers",     "preload",
-                                   "main_has_file", "functions_known", nullptr};
+  static const char* keywords[] = {"backend",         "max_workers", "preload", "main_has_file",
+                                   "functions_known", "fall_back",   nullptr};
   const char* backend_text = nullptr;
   unsigned long long max_workers = 0;
   const char* preload = "";
   int main_has_file = 1;
   int functions_known = 1;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sK|spp", const_cast<char**>(keywords), &backend_text,
-                                   &max_workers, &preload, &main_has_file, &functions_known)) {
+  int fall_back = -1;  // -1: when "auto" chose
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sK|sppi", const_cast<char**>(keywords), &backend_text,
+                                   &max_workers, &preload, &main_has_file, &functions_known, &fall_back)) {
     return -1;
   }
   if (reinterpret_cast<PoolObject*>(self)->pool != nullptr) {
@@ -91,7 +93,7 @@ int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
     options.workers = pool::resolve_workers(max_workers);
     const pool::BackendChoice choice = pool::choose_backend(backend_text, "backend", main_has_file != 0);
     options.backend = choice.backend;
-    options.fall_back = choice.automatic;
+    options.fall_back = fall_back < 0 ? choice.automatic : fall_back != 0;
   } catch (const pool::Error& e) {
     raise_pool_error(e);
     return -1;
@@ -247,8 +249,9 @@ PyGetSetDef pool_getset[] = {
 };
 
 PyType_Slot pool_slots[] = {
-    {Py_tp_doc, const_cast<char*>("_Pool(backend, max_workers, preload, main_has_file, functions_known): "
-                                  "warm isolates, pickle codec")},
+    {Py_tp_doc,
+     const_cast<char*>("_Pool(backend, max_workers, preload, main_has_file, functions_known, fall_back): "
+                       "warm isolates, pickle codec")},
     {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
     {Py_tp_init, reinterpret_cast<void*>(pool_init)},
     {Py_tp_dealloc, reinterpret_cast<void*>(pool_dealloc)},

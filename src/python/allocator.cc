@@ -124,6 +124,18 @@ AllocatorChoice choose_allocator(Py_ssize_t argc, char** argv) {
     choice.exit_code = 2;
     return choice;
   }
+#ifdef Py_GIL_DISABLED
+  // Its collector finds objects by walking mimalloc's heaps, and its dicts
+  // and lists are read without locks from memory mimalloc keeps valid.
+  if (*allocator != Allocator::pymalloc) {
+    std::fprintf(stderr,
+                 "isolate: %s=%s: a free-threaded CPython needs its own allocator (mimalloc); use pymalloc, "
+                 "which means the build's own\n",
+                 source, requested.c_str());
+    choice.exit_code = 2;
+    return choice;
+  }
+#endif
   choice.allocator = *allocator;
   choice.debug_hooks = dev_mode;  // python3 -X dev puts its debug hooks on any allocator
   return choice;

@@ -42,10 +42,20 @@ class PeerTestCase(unittest.TestCase):
         return got
 
 
+def build_info():
+    """`isolate info --json` of this build."""
+    out = subprocess.run([ISOLATE, "info", "--json"], capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
 def build_backends():
     """The pool backends `isolate info` reports for this build."""
-    out = subprocess.run([ISOLATE, "info", "--json"], capture_output=True, check=True)
-    return json.loads(out.stdout)["backends"]
+    return build_info()["backends"]
+
+
+def free_threaded():
+    """Whether this build embeds a free-threaded CPython (python3.13t)."""
+    return build_info()["gil_disabled"]
 
 
 class ScratchDirTestCase(unittest.TestCase):

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ISOLATE, PYTHON, ScratchDirTestCase, build_backends, environment  # noqa: E402
+from peer import free_threaded, ISOLATE, PYTHON, ScratchDirTestCase, build_backends, environment  # noqa: E402
 
 # The extension module's folder (build/python); absent in sanitizer builds,
 # whose instrumented module cannot load into an uninstrumented python3.
@@ -156,14 +156,16 @@ class Results(ApiTestCase):
             self.assertIn("process 2", lines, via)
 
     def test_a_script_run_with_dash_c_uses_processes(self):
-        # A sub-interpreter could not import functions of a __main__ without a file.
+        # A sub-interpreter could not import functions of a __main__ without
+        # a file; threads need no import, and "auto" takes them without a GIL.
+        expected = b"threads" if free_threaded() else b"process"
         code = ("import isolate\ndef f(x): return x * 2\n"
                 "with isolate.PoolExecutor(1) as ex: print(isolate.map(f, range(5)), ex.backend, ex.submit(f, 4).result())")
         for via, argv, extra in vias():
             r = subprocess.run([*argv, "-c", code], capture_output=True, cwd=self.cwd, timeout=60,
                                env=environment(**extra))
             self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
-            self.assertEqual(r.stdout, b"[0, 2, 4, 6, 8] process 8\n", via)
+            self.assertEqual(r.stdout, b"[0, 2, 4, 6, 8] " + expected + b" 8\n", via)
 
     def test_futures_work_with_wait_and_as_completed(self):
         path = self.script("futures.py", '''
@@ -321,7 +323,7 @@ class Failures(ApiTestCase):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 print(isolate.map(single.f, [1, 2]))
-            print(caught[0].message)
+            print(caught[-1].message)
             try:
                 isolate.map(single.f, [1], backend="subinterp")
             except ImportError as e:
@@ -332,17 +334,22 @@ class Failures(ApiTestCase):
                 warnings.simplefilter("always")
                 with isolate.PoolExecutor(2) as ex:
                     print(ex.backend, ex.submit(single.f, 5).result())
-            print(caught[0].message)
+            print(caught[-1].message)
+            print(len(caught))
         ''')
-        for via, r in self.run_each_way(path):
+        # "auto" picks threads on a free-threaded CPython, unless the GIL is
+        # on: PYTHON_GIL=1 makes it move to subinterp, then to process.
+        gil = {"PYTHON_GIL": "1"} if free_threaded() else {}
+        for via, r in self.run_each_way(path, **gil):
             self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
             lines = r.stdout.decode().splitlines()
             self.assertEqual(lines[0], "[2, 3]", via)
             self.assertEqual(lines[1], "isolate: module _testsinglephase cannot be loaded in a sub-interpreter; "
                                        "using backend 'process' instead", via)
             self.assertTrue(lines[2].startswith("_testsinglephase | "), lines[2])
-            self.assertEqual(lines[3:], ["process 6", "isolate: module _testsinglephase cannot be loaded in a "
-                                         "sub-interpreter; using backend 'process' instead"], via)
+            self.assertEqual(lines[3:5], ["process 6", "isolate: module _testsinglephase cannot be loaded in a "
+                                          "sub-interpreter; using backend 'process' instead"], via)
+            self.assertEqual(lines[5], "2" if gil else "1", via)  # the GIL's warning first
 
     def test_bad_arguments_are_clear_errors(self):
         path = self.script("bad_args.py", '''

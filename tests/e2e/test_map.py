@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ISOLATE, PYTHON, ScratchDirTestCase, build_backends, environment  # noqa: E402
+from peer import free_threaded, ISOLATE, PYTHON, ScratchDirTestCase, build_backends, environment  # noqa: E402
 
 FUNCTIONS = '''
 import json, os, random, time
@@ -239,10 +239,21 @@ class Failures(MapTestCase):
         probe = subprocess.run([PYTHON, "-c", "import _testsinglephase"], capture_output=True)
         if probe.returncode != 0:
             self.skipTest("this CPython has no _testsinglephase")
-        r = self.map("single:f", "-q", stdin=b"1\n")
+        # The automatic backend is threads on a free-threaded CPython, unless
+        # the GIL is on: PYTHON_GIL=1 makes it move to subinterp, then process.
+        gil = {"PYTHON_GIL": "1"} if free_threaded() else {}
+        r = self.map("single:f", "-q", stdin=b"1\n", **gil)
         self.assertEqual((r.returncode, r.stdout), (0, b"2\n"))
-        self.assertEqual(r.stderr, b"isolate: warning: module _testsinglephase refuses to load in a sub-interpreter; "
-                                   b"using the process backend\n")
+        refused = (b"isolate: warning: module _testsinglephase refuses to load in a sub-interpreter; "
+                   b"using the process backend\n")
+        if gil:
+            self.assertRegex(r.stderr.decode(), r"^isolate\[\d+\]: warning: the GIL is on \(a module the target "
+                             r"loaded needs it\): threads would run one at a time, so the pool uses backend "
+                             r"subinterp\n")
+            self.assertTrue(r.stderr.endswith(refused), r.stderr)
+            self.assertEqual(r.stderr.count(b"\n"), 2, r.stderr)
+        else:
+            self.assertEqual(r.stderr, refused)
         r = self.map("single:f", "--backend", "subinterp", stdin=b"1\n")
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"module _testsinglephase refuses to load in a sub-interpreter; use --backend process",

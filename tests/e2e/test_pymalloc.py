@@ -8,7 +8,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import ISOLATE, PYTHON, environment, run  # noqa: E402
+from peer import ISOLATE, PYTHON, environment, free_threaded, run  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHOICES = ("isoalloc", "malloc")
@@ -23,6 +23,27 @@ def mapped_peak(stderr):
     return int(m.group(1)) if m else None
 
 
+FREE_THREADED = free_threaded()
+NOT_ON_FREE_THREADED = unittest.skipIf(FREE_THREADED, "a free-threaded CPython refuses other allocators "
+                                                      "(FreeThreaded below)")
+
+
+class FreeThreaded(unittest.TestCase):
+    @unittest.skipUnless(FREE_THREADED, "this build embeds a CPython with a GIL")
+    def test_other_allocators_are_refused_in_one_line(self):
+        for choice in CHOICES:
+            for args, env, source in ((["-c", "print('ran')"], {"ISO_PYMALLOC": choice}, "ISO_PYMALLOC"),
+                                      (["-X", f"iso_pymalloc={choice}", "-c", "print('ran')"], {},
+                                       "-X iso_pymalloc")):
+                r = isolate(args, **env)
+                self.assertEqual((r.returncode, r.stdout), (2, b""), r.stderr)
+                self.assertEqual(r.stderr.decode(), f"isolate: {source}={choice}: a free-threaded CPython needs its "
+                                 "own allocator (mimalloc); use pymalloc, which means the build's own\n")
+        r = isolate(["-c", "print('ran')"], ISO_PYMALLOC="pymalloc")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"ran\n", b""))
+
+
+@NOT_ON_FREE_THREADED
 class Choice(unittest.TestCase):
     def test_isoalloc_serves_the_interpreter(self):
         code = "x = [str(i) * 4 for i in range(200000)]; print(len(x))"
@@ -114,6 +135,7 @@ print(sorted(results))
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, ref.stdout, b""), choice)
 
 
+@NOT_ON_FREE_THREADED
 class SameAsPython(unittest.TestCase):
     """The bit-exactness programs and a slice of CPython's tests, with each
     allocator checked on every call (ISO_ALLOC_CHECKS=1)."""

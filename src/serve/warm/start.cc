@@ -304,6 +304,16 @@ Start configure(const std::vector<std::string>& args, std::uint64_t ignored_sign
 }  // namespace
 
 Start prepare(const std::vector<std::string>& args, std::uint64_t ignored_signals) {
+#ifdef Py_GIL_DISABLED
+  // A free-threaded CPython destroys objects at other moments (deferred and
+  // biased reference counts, a collector that walks its allocator's heaps):
+  // the exit replay of exit.cc is not bit-exact there, so every request runs
+  // in a fresh interpreter.
+  (void)ignored_signals;
+  return {.outcome = Start::Outcome::cold,
+          .cold_reason = "a free-threaded CPython (" PY_VERSION "t): warm children need a GIL build",
+          .exit_code = 0};
+#endif
   Start result = configure(args, ignored_signals);
   if (result.outcome == Start::Outcome::ready) mark_warm_child();
   return result;
