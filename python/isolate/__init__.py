@@ -175,7 +175,7 @@ class _ThreadEngine:
     """Backend threads: worker threads of this interpreter, in parallel on a
     free-threaded CPython. Functions, arguments, results and exceptions cross
     by reference: nothing is pickled. The same calls as a _Pool, except that
-    a batch is (fn, form, calls) and its answer the outcomes themselves.
+    a batch is (fn, form, calls) and its answer (values, failed) itself.
     With watch_gil (an automatic choice), a worker that finds the GIL turned
     on sets gil_turned_on, and the executor moves its next batches elsewhere."""
 
@@ -237,10 +237,7 @@ class _ThreadEngine:
             if self._finishing and self._in_flight == 0:
                 self._outbox.put(None)
         index, values, failures = answer
-        if not failures:
-            return [(index, True, [(True, value) for value in values])]
-        count, failed, values = len(values) + len(failures), dict(failures), iter(values)
-        return [(index, True, [(False, failed[at]) if at in failed else (True, next(values)) for at in range(count)])]
+        return [(index, True, (values, dict(failures)))]
 
     def finish(self):
         with self._lock:
@@ -287,8 +284,8 @@ def _cannot_unpickle(what, e):
 
 
 def _outcomes(ok, payload, count):
-    """[(ok, value or exception)] for the `count` calls of one batch
-    (_map_worker._run_calls gives the format)."""
+    """(values, failed) for the `count` calls of one batch
+    (_map_worker._run_calls gives the format): see _Outcomes."""
     if not ok:
         if payload[:1] == b"{":  # a failure the pool reports itself (a worker that died)
             record = _json.loads(payload)
@@ -298,30 +295,41 @@ def _outcomes(ok, payload, count):
                 exc = _exception_of(*_pickle.loads(payload))
             except Exception as e:
                 exc = _cannot_unpickle("exception", e)
-        return [(False, exc)] * count
-    count, failed, values_blob, errors = _pickle.loads(payload)
-    try:
-        values = _pickle.loads(values_blob)
-    except Exception as e:  # every value of the batch is lost with it
-        values = [_cannot_unpickle("result", e)] * (count - len(failed))
-        lost = True
-    else:
-        lost = False
-    if not failed and not lost:
-        return [(True, value) for value in values]
-    failed = dict(zip(failed, errors))
-    values = iter(values)
-    out = []
-    for at in range(count):
-        blob = failed.get(at)
-        if blob is None:
-            out.append((not lost, next(values)))
-            continue
+        return [], dict.fromkeys(range(count), exc)
+    count, failed_at, values_blob, errors = _pickle.loads(payload)
+    failed = {}
+    for at, blob in zip(failed_at, errors):
         try:
-            out.append((False, _exception_of(*_pickle.loads(blob))))
+            failed[at] = _exception_of(*_pickle.loads(blob))
         except Exception as e:
-            out.append((False, _cannot_unpickle("exception", e)))
-    return out
+            failed[at] = _cannot_unpickle("exception", e)
+    try:
+        return _pickle.loads(values_blob), failed
+    except Exception as e:  # every value of the batch is lost with it
+        lost = _cannot_unpickle("result", e)
+        return [], {at: failed.get(at, lost) for at in range(count)}
+
+
+# A batch's answer is (values, failed): the return values of the calls that
+# succeeded, in order, and {position: exception} for those that raised. No
+# object per call: on a free-threaded CPython every container allocated
+# brings its (non-generational) collector closer, and a tuple per item made
+# the collector, not the work, the cost of short items.
+def _iter_outcomes(outcomes):
+    """The batch's values in order; raises the first failure when reached."""
+    values, failed = outcomes
+    if not failed:
+        return values
+    return _values_until_failure(values, failed)
+
+
+def _values_until_failure(values, failed):
+    count, values = len(values) + len(failed), iter(values)
+    for at in range(count):
+        exc = failed.get(at)
+        if exc is not None:
+            raise exc
+        yield next(values)
 
 
 def _pack(pool, fn, ref, form, calls):
@@ -422,7 +430,9 @@ class PoolExecutor(_futures.Executor):
         work per batch) is how many calls go to a worker at once."""
         end = None if timeout is None else timeout + _time.monotonic()
         _check_chunksize(chunksize)
-        batches = self._submit_batches(fn, _ref(fn), _STAR, zip(*iterables), chunksize, end=end)
+        # One iterable: its items are the arguments, without a tuple each.
+        form, calls = (_ONE, iterables[0]) if len(iterables) == 1 else (_STAR, zip(*iterables))
+        batches = self._submit_batches(fn, _ref(fn), form, calls, chunksize, end=end)
 
         def results():
             try:
@@ -434,10 +444,7 @@ class PoolExecutor(_futures.Executor):
                     finally:
                         batch.cancel()
                         del batch
-                    for ok, value in outcomes:
-                        if not ok:
-                            raise value
-                        yield value
+                    yield from _iter_outcomes(outcomes)
             finally:
                 for batch in batches:
                     batch.cancel()
@@ -461,14 +468,14 @@ class PoolExecutor(_futures.Executor):
                     collector.join()
 
     def _submit_batches(self, fn, ref, form, calls, chunksize, failed=None, end=None):
-        """Futures of [(ok, value or exception), ...], one per batch of calls.
+        """Futures of (values, failed) (see _iter_outcomes), one per batch of calls.
         With `failed` (an Event), a batch with a failure sets it and no more
         batches are submitted: map() raises the first failure anyway. Past
         `end` (a time.monotonic() deadline), TimeoutError. The caller has
         checked chunksize."""
         batches, chunk = [], []
         def watch(batch):
-            if batch.cancelled() or batch.exception() is not None or not all(ok for ok, _ in batch.result()):
+            if batch.cancelled() or batch.exception() is not None or batch.result()[1]:
                 failed.set()
 
         def submit(chunk):
@@ -513,7 +520,7 @@ class PoolExecutor(_futures.Executor):
         try:
             return self._submit_batch(fn, ref, form, [call])
         except Exception as e:
-            return [_done_batch([(False, e)])]
+            return [_done_batch(([], {0: e}))]
 
     def _chunk_size(self, chunksize):
         return chunksize if chunksize != "auto" else self._pool.chunk_size()
@@ -542,10 +549,10 @@ class PoolExecutor(_futures.Executor):
                         continue
                     if not single:
                         future.set_result(outcomes)
-                    elif outcomes[0][0]:
-                        future.set_result(outcomes[0][1])
+                    elif outcomes[1]:
+                        future.set_exception(outcomes[1][0])
                     else:
-                        future.set_exception(outcomes[0][1])
+                        future.set_result(outcomes[0][0])
         finally:
             if pool is self._pool:  # the pool batches still go to
                 for future, _, _ in list(self._pending.values()):
@@ -584,10 +591,7 @@ def map(func, *iterables, max_workers=None, backend="auto", chunksize="auto", ti
         results = []
         for batch in executor._submit_batches(func, ref, form, calls, chunksize, failed=_threading.Event(),
                                               end=end):
-            for ok, value in batch.result(None if end is None else end - _time.monotonic()):
-                if not ok:
-                    raise value
-                results.append(value)
+            results.extend(_iter_outcomes(batch.result(None if end is None else end - _time.monotonic())))
         return results
     except BaseException:
         executor.shutdown(wait=True, cancel_futures=True)
