@@ -188,7 +188,7 @@ class _ThreadEngine:
     def __init__(self, workers, watch_gil):
         self.workers = workers
         self.gil_turned_on = False
-        self._watch_gil = watch_gil
+        self.watch_gil = watch_gil
         self._call_all = _worker_module()._call_all
         self._inbox = _queue.SimpleQueue()
         self._outbox = _queue.SimpleQueue()
@@ -220,7 +220,7 @@ class _ThreadEngine:
             with self._lock:
                 self._items += len(calls)
                 self._seconds += elapsed
-            if self._watch_gil and not self.gil_turned_on and _gil_enabled():
+            if self.watch_gil and not self.gil_turned_on and _gil_enabled():
                 self.gil_turned_on = True
             self._outbox.put((index, values, failures))
 
@@ -397,7 +397,7 @@ class PoolExecutor(_futures.Executor):
         on, a new one (sub-interpreters or processes); batches already given
         to the threads finish there."""
         pool = self._pool
-        if getattr(pool, "gil_turned_on", False):
+        if isinstance(pool, _ThreadEngine) and pool.watch_gil and (pool.gil_turned_on or _gil_enabled()):
             with self._submit_lock:
                 if self._pool is pool and not self._shutdown:
                     self._pool = _pool_without_gil_threads(pool.workers, self._preload, stacklevel=5)

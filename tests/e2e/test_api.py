@@ -310,6 +310,39 @@ class Failures(ApiTestCase):
                              [f"{i} {i}" for i in range(12) if i != 5], via)
             self.assertEqual(lines[-1], "later 7", via)
 
+    @unittest.skipUnless(free_threaded(), "only a free-threaded CPython runs without a GIL")
+    def test_threads_move_off_when_the_gil_turns_on(self):
+        # _testmultiphase_null_slots declares no Py_mod_gil: loading it turns
+        # the GIL on. The batches before run on threads, those after on the
+        # fallback; none is lost or repeated.
+        path = self.script("gil_on.py", '''
+            import importlib.util, sys, warnings, _testmultiphase, isolate, work
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with isolate.PoolExecutor(2) as ex:
+                    before = ex.backend
+                    first = [ex.submit(work.describe, i) for i in range(50)]
+                    spec = importlib.util.spec_from_file_location("_testmultiphase_null_slots",
+                                                                  _testmultiphase.__file__)
+                    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+                    assert sys._is_gil_enabled()
+                    later = list(ex.map(work.describe, range(50, 100)))
+                    print(before, ex.backend)
+                    print([f.result()["x"] for f in first] + [d["x"] for d in later] == list(range(100)))
+                print(isolate.map(work.describe, [7])[0]["x"])
+            ours = [str(w.message) for w in caught if str(w.message).startswith("isolate: the GIL is on")]
+            print(len(ours), ours[0])
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            lines = r.stdout.decode().splitlines()
+            self.assertEqual(lines[0].split()[0], "threads", via)
+            self.assertIn(lines[0].split()[1], ("subinterp", "process"), via)
+            self.assertEqual(lines[1:3], ["True", "7"], via)
+            # Once for the executor that moved, once for the map that started with the GIL on.
+            self.assertTrue(lines[3].startswith("2 isolate: the GIL is on (an imported extension module needs "
+                                                "it), so threads would run one at a time; using backend"), lines)
+
     def test_a_module_that_refuses_sub_interpreters_falls_back_under_auto(self):
         if "subinterp" not in build_backends():
             self.skipTest("no subinterp backend in this build")
