@@ -18,7 +18,7 @@ CTEST_ARGS  ?=
 
 CMAKE_CONFIG = -DISO_PYTHON=$(if $(PYTHON),$(abspath $(PYTHON)))
 
-.PHONY: fuzz all deps python build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve install tidy format format-check clean
+.PHONY: fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve install tidy format format-check clean
 
 all: build
 
@@ -32,6 +32,16 @@ python:
 	@scripts/install-deps.sh cpython
 	@scripts/build-cpython.sh --version $(PY_VERSION) --jobs $(JOBS) \
 	  $(if $(FREETHREADED),--freethreaded) $(if $(OPTIMIZE),--optimize)
+
+# Every test against the free-threaded CPython (built first if missing), with
+# a slice of CPython's own regression suite: threads, the collector, the C API.
+FT_PYTHON = build/cpython/$(PY_VERSION)t/bin/python$(PY_VERSION)t
+FT_BUILD  = build-$(PY_VERSION)t-python$(PY_VERSION)t
+FT_CPYTHON_SLICE = ^cpython\.test_(threading|thread|gc|weakref|capi|dict|list|queue|sys)$$
+test-freethreaded:
+	@$(MAKE) --no-print-directory python FREETHREADED=1
+	@$(MAKE) --no-print-directory test PYTHON=$(FT_PYTHON) CTEST_ARGS="-LE cpython"
+	cd $(FT_BUILD) && ctest --output-on-failure -j $(JOBS) -R '$(FT_CPYTHON_SLICE)'
 
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_CONFIG) >/dev/null
