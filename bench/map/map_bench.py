@@ -62,7 +62,7 @@ def commands(opts, func, path, backends):
                                                os.devnull, "--backend", b, "-j", str(opts.jobs), "-q"]
     for isolate, label in builds:
         for b in backends:
-            if b != "threads":  # one item at a time on a GIL build: shown by isolate map already
+            if b != "threads" or opts.free_threaded:  # one item at a time on a GIL build: shown by isolate map
                 cmds[f"isolate.map {b}{label}"] = [isolate, "run", os.path.join(HERE, "peer.py"), f"api-{b}", func,
                                                    path, str(opts.jobs)]
     return cmds
@@ -94,6 +94,7 @@ def main():
     rounds = 1 if opts.quick else opts.rounds
     info = json.loads(subprocess.run([opts.isolate, "info", "--json"], capture_output=True, check=True).stdout)
     backends = info["backends"] + ([] if "threads" in info["backends"] else ["threads"])
+    opts.free_threaded = info["gil_disabled"]
     print(f"- python: `{opts.python}`, workers: {opts.jobs}, rounds: {rounds}, load: {os.getloadavg()[0]:.2f}\n")
     print("| case | command | median s | vs sequential | vs best multiprocessing | µs/item |")
     print("|---|---|---:|---:|---:|---:|")
