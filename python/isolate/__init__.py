@@ -190,6 +190,7 @@ class _ThreadEngine:
         self.gil_turned_on = False
         self.watch_gil = watch_gil
         self._call_all = _worker_module()._call_all
+        self._shared = set()  # functions whose constants _share_constants made immortal
         self._inbox = _queue.SimpleQueue()
         self._outbox = _queue.SimpleQueue()
         self._room = _threading.Semaphore(workers * self._QUEUED_PER_WORKER)
@@ -204,6 +205,9 @@ class _ThreadEngine:
 
     def submit(self, batches):
         for index, (fn, form, calls) in batches:
+            if fn not in self._shared:
+                _share_constants(fn)  # on python3.13t: see src/api/module.cc
+                self._shared.add(fn)
             self._room.acquire()  # back-pressure, as _Pool.submit: a bounded number of batches in flight
             with self._lock:
                 self._in_flight += 1
