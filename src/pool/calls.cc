@@ -49,6 +49,66 @@ std::string take_exception(std::string* type_name = nullptr, std::string* module
 
 }  // namespace
 
+#ifdef Py_GIL_DISABLED
+namespace {
+
+// CPython 3.13t leaves the constants of code made by compile() mortal (the
+// import system compiles every module that way, gh-118527), so a loop such
+// as `acc = (acc * 7 + i) % 1_000_003`, run by two threads, increments and
+// decrements the shared reference count of 1_000_003 from both: the cache
+// line bounces and two threads run slower than one (docs/BENCHMARKS.md,
+// issue 14). Immortal constants are what CPython itself gives the code it
+// compiles outside compile(); only scalar constants are made so here.
+bool is_scalar_constant(PyObject* o) {
+  return PyLong_CheckExact(o) || PyFloat_CheckExact(o) || PyComplex_CheckExact(o) || PyBytes_CheckExact(o) ||
+         PyUnicode_CheckExact(o);
+}
+
+void immortalize(PyObject* o) {
+  o->ob_tid = 0;  // _Py_UNOWNED_TID
+  o->ob_ref_shared = 0;
+  _Py_atomic_store_uint32_relaxed(&o->ob_ref_local, UINT32_MAX);  // _Py_IMMORTAL_REFCNT_LOCAL
+}
+
+void immortalize_constants(PyObject* code, int depth) {
+  if (!PyCode_Check(code) || depth > 32) return;
+  PyObject* constants = reinterpret_cast<PyCodeObject*>(code)->co_consts;
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(constants); ++i) {
+    PyObject* c = PyTuple_GET_ITEM(constants, i);
+    if (PyCode_Check(c)) {
+      immortalize_constants(c, depth + 1);
+    } else if (is_scalar_constant(c) && !_Py_IsImmortal(c)) {
+      immortalize(c);
+    }
+  }
+}
+}  // namespace
+#endif
+
+void share_constants_locked(PyObject* fn_or_module) {
+#ifdef Py_GIL_DISABLED
+  PyObject* module = nullptr;
+  if (PyModule_Check(fn_or_module)) {
+    module = Py_NewRef(fn_or_module);
+  } else {
+    if (PyFunction_Check(fn_or_module)) immortalize_constants(PyFunction_GET_CODE(fn_or_module), 0);
+    PyObject* name = PyObject_GetAttrString(fn_or_module, "__module__");
+    module = name != nullptr ? PyImport_GetModule(name) : nullptr;
+    Py_XDECREF(name);
+  }
+  PyObject* globals = module != nullptr && PyModule_Check(module) ? PyModule_GetDict(module) : nullptr;
+  PyObject* key = nullptr;
+  PyObject* value = nullptr;
+  for (Py_ssize_t at = 0; globals != nullptr && PyDict_Next(globals, &at, &key, &value);) {
+    if (PyFunction_Check(value)) immortalize_constants(PyFunction_GET_CODE(value), 0);
+  }
+  Py_XDECREF(module);
+  PyErr_Clear();
+#else
+  (void)fn_or_module;
+#endif
+}
+
 PyObject* worker_module_locked() {
   Ref code(Py_CompileString(kMapWorkerSource, "<isolate>/_map_worker.py", Py_file_input));
   return code ? PyImport_ExecCodeModule("_isolate_map_worker", code.p) : nullptr;

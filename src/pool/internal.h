@@ -35,6 +35,12 @@ PyObject* worker_module_locked();
 // free-threaded build, until an extension without Py_mod_gil turns it on.
 bool gil_enabled_now_locked();
 
+// Before threads of this interpreter run a function: on a free-threaded
+// CPython, makes the scalar constants of the function's code (given a
+// function) and of every function of its module immortal, so that threads
+// do not bounce their reference counts (calls.cc says why). Else nothing.
+void share_constants_locked(PyObject* fn_or_module);
+
 // Loads python/isolate/_map_worker.py into the current interpreter, imports
 // TARGET, and returns its run_batch (a new reference). `fresh`: the current
 // interpreter is a sub-interpreter of the pool's own. Throws Error.

@@ -30,6 +30,22 @@ struct GilTurnedOn {};
 
 }  // namespace
 
+namespace {
+
+// TARGET is MODULE:FUNCTION: its module, loaded by now, is what threads share.
+void share_target_constants_locked(const Options& options) {
+  const std::string module_name = options.target.substr(0, options.target.find(':'));
+  PyObject* name =
+      PyUnicode_FromStringAndSize(module_name.data(), static_cast<Py_ssize_t>(module_name.size()));
+  PyObject* module = name != nullptr ? PyImport_GetModule(name) : nullptr;
+  if (module != nullptr) share_constants_locked(module);
+  Py_XDECREF(module);
+  Py_XDECREF(name);
+  PyErr_Clear();
+}
+
+}  // namespace
+
 struct MapPool::Impl {
   explicit Impl(const Options& o) : options(o) {}
   ~Impl() { stop(); }
@@ -142,6 +158,8 @@ void MapPool::Impl::start() {
     try {
       main_run_batch = load_target_locked(options, /*fresh=*/false);
       gil_on = options.backend == Backend::threads && gil_enabled_now_locked();
+      if (options.backend == Backend::threads && options.codec == Codec::json)
+        share_target_constants_locked(options);
     } catch (...) {
       PyGILState_Release(gil);
       throw;
