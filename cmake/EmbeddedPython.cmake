@@ -108,3 +108,12 @@ target_link_options(isolate_python INTERFACE
   # Debian's libpython3.x.a is not position-independent; a non-PIE executable
   # also lets the linker turn libpython's GOT loads into direct addresses.
   -no-pie)
+# A libpython built --with-lto holds GCC's intermediate code beside the
+# machine code (fat objects): a link would run LTO over all of CPython for
+# each executable (minutes each). Only a target with ISO_LINK_LTO set (the
+# core) gets it; every other one, and an installed package's consumers, link
+# the machine code.
+if(ISO_PY_lto)
+  target_link_options(isolate_python INTERFACE
+    "$<IF:$<BOOL:$<TARGET_PROPERTY:ISO_LINK_LTO>>,-flto=auto,-fno-lto>")
+endif()

@@ -39,6 +39,7 @@ facts = {
     "link_libraries": link_libraries(),
     "gil_disabled": "1" if cfg("Py_GIL_DISABLED") else "0",
     "ext_suffix": cfg("EXT_SUFFIX") or ".so",
+    "lto": "1" if "--with-lto" in (cfg("CONFIG_ARGS") or "") else "0",
 }
 for key, value in facts.items():
     print("%s=%s" % (key, value))
