@@ -289,7 +289,7 @@ def _cannot_unpickle(what, e):
 
 def _outcomes(ok, payload, count):
     """(values, failed) for the `count` calls of one batch
-    (_map_worker._run_calls gives the format): see _Outcomes."""
+    (_map_worker._run_calls gives the format): see _iter_outcomes."""
     if not ok:
         if payload[:1] == b"{":  # a failure the pool reports itself (a worker that died)
             record = _json.loads(payload)
