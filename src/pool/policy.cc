@@ -50,7 +50,9 @@ unsigned resolve_workers(std::size_t requested) {
 Backend auto_backend() {
   const char* force = std::getenv("ISO_FORCE_PROCESS");
   if (force != nullptr && force[0] != '\0' && force[0] != '0') return Backend::process;
-  if (python::build_info().gil_disabled) return Backend::threads;  // the runtime check is in EmbeddedPython
+  // Whether the GIL came back on is known only once Python runs: MapPool::start
+  // (the target turned it on) and import isolate's _open_pool move off threads.
+  if (python::build_info().gil_disabled) return Backend::threads;
   if (PY_VERSION_HEX >= 0x030C0000) return Backend::subinterp;
   return Backend::process;
 }
