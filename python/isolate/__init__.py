@@ -206,7 +206,7 @@ class _ThreadEngine:
     def submit(self, batches):
         for index, (fn, form, calls) in batches:
             if fn not in self._shared:
-                _share_constants(fn)  # on python3.13t: see src/api/module.cc
+                _share_constants(fn)  # on python3.13t: src/pool/calls.cc says why
                 self._shared.add(fn)
             self._room.acquire()  # back-pressure, as _Pool.submit: a bounded number of batches in flight
             with self._lock:

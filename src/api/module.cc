@@ -312,7 +312,7 @@ PyObject* worker_module(PyObject* /*module*/, PyObject* /*unused*/) {
 
 // _share_constants(fn): before threads run fn, on a free-threaded CPython,
 // makes the scalar constants of its code, and of every function of its
-// module, immortal (see immortalize_constants). Elsewhere nothing.
+// module, immortal (src/pool/calls.cc says why). Elsewhere nothing.
 PyObject* share_constants(PyObject* /*module*/, PyObject* fn) {
   pool::share_constants_locked(fn);
   Py_RETURN_NONE;

@@ -28,10 +28,6 @@ constexpr std::size_t kMaxChunk = 4096;
 // GIL on (a free-threaded build loading an extension that needs it).
 struct GilTurnedOn {};
 
-}  // namespace
-
-namespace {
-
 // TARGET is MODULE:FUNCTION: its module, loaded by now, is what threads share.
 void share_target_constants_locked(const Options& options) {
   const std::string module_name = options.target.substr(0, options.target.find(':'));
