@@ -37,3 +37,12 @@ def busy(x):
     for i in range(250_000):
         acc = (acc * 7 + i) % 1_000_003
     return acc
+
+
+def skewed(x):
+    # ~0.1 ms, and 100x that for one item in a hundred (issue 15's
+    # heterogeneous tasks): a map must keep every core busy to the end
+    acc = x
+    for i in range(20_000 if x % 100 == 37 else 200):
+        acc = (acc * 7 + i) % 1_000_003
+    return acc

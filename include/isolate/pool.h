@@ -21,6 +21,7 @@
 //   while (auto results = pool.next()) { ... }              // JSON return values, any order
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -132,6 +133,15 @@ class MapPool {
   // The next finished chunk, in completion order; blocks. nullopt once
   // finish() was called and every submitted chunk has come back.
   std::optional<ResultChunk> next();
+  // As next(), waiting at most `limit` (zero: only a look): nullopt also
+  // when the time ran out, which ended() tells apart.
+  std::optional<ResultChunk> next_for(std::chrono::nanoseconds limit);
+  // finish() was called and every chunk has come back, or cancel() was.
+  bool ended() const;
+  // Takes back a chunk (named by its first item's index) that no worker has
+  // started: true, and the chunk will not run (nor be answered); false if a
+  // worker has it, or had it and next() has not handed its answer over yet.
+  bool withdraw(std::uint64_t index);
   void finish();  // no more submits
   // Makes next() return nullopt at once (a caller that gave up on the rest);
   // workers finish the chunk in hand when the pool is destroyed.

@@ -20,8 +20,11 @@ how many calls per batch are the pool's policy, in C++ (include/isolate/pool.h),
 the same for `isolate map`.
 """
 import atexit as _atexit
+import builtins as _builtins
 import concurrent.futures as _futures
+import itertools as _itertools
 import json as _json
+import operator as _operator
 import os as _os
 import pickle as _pickle
 import queue as _queue
@@ -150,9 +153,13 @@ def _open_pool(backend, max_workers, ref, stacklevel=4):
     return _pool_without_gil_threads(workers, ref, stacklevel + 1)
 
 
+def _preload(ref):
+    """What every worker of a new pool loads (_map_worker.load)."""
+    return _pickle.dumps({"path": _sys.path, "ref": ref}, _PROTOCOL).hex()
+
+
 def _start_pool(backend, workers, ref, stacklevel, fall_back=-1):
-    preload = _json.dumps({"path": _sys.path, "ref": ref})  # what every worker loads (_map_worker.load)
-    pool = _Pool(backend, workers, preload, _main_has_file(ref), ref is not None, fall_back)
+    pool = _Pool(backend, workers, _preload(ref), _main_has_file(ref), ref is not None, fall_back)
     if pool.refused_module is not None:
         _warn_refused(pool.refused_module, stacklevel + 1)
     return pool
@@ -196,6 +203,7 @@ class _ThreadEngine:
         self._room = _threading.Semaphore(workers * self._QUEUED_PER_WORKER)
         self._lock = _threading.Lock()
         self._in_flight = 0
+        self._claimed, self._withdrawn = set(), set()  # batch indices: see withdraw()
         self._finishing = self._ended = False
         self._items, self._seconds = 0, 0.0
         self._threads = [_threading.Thread(target=self._work, name=f"isolate-thread-{i}", daemon=True)
@@ -213,10 +221,26 @@ class _ThreadEngine:
                 self._in_flight += 1
             self._inbox.put((index, fn, form, calls))
 
+    def withdraw(self, index):
+        """As _Pool.withdraw: True if no thread had started that batch."""
+        with self._lock:
+            if index in self._claimed:
+                return False
+            self._withdrawn.add(index)
+            return True
+
     def _work(self):
         call_all, clock = self._call_all, _time.perf_counter
         while (job := self._inbox.get()) is not None:
             index, fn, form, calls = job
+            with self._lock:
+                skip = index in self._withdrawn
+                self._withdrawn.discard(index)
+                if not skip:
+                    self._claimed.add(index)
+            if skip:
+                self._outbox.put((index, None, None))
+                continue
             values, failures = [], []
             start = clock()
             call_all(fn, form, calls, values, failures)
@@ -228,19 +252,26 @@ class _ThreadEngine:
                 self.gil_turned_on = True
             self._outbox.put((index, values, failures))
 
-    def next(self):
+    def next(self, timeout=None):
+        """As _Pool.next: [] when `timeout` seconds pass first."""
         if self._ended:
             return None
-        answer = self._outbox.get()
+        try:
+            answer = self._outbox.get(timeout=timeout) if timeout != 0 else self._outbox.get_nowait()
+        except _queue.Empty:
+            return []
         if answer is None:
             self._ended = True
             return None
         self._room.release()
+        index, values, failures = answer
         with self._lock:
             self._in_flight -= 1
             if self._finishing and self._in_flight == 0:
                 self._outbox.put(None)
-        index, values, failures = answer
+            self._claimed.discard(index)
+        if values is None:  # withdrawn
+            return []
         return [(index, True, (values, dict(failures)))]
 
     def finish(self):
@@ -339,10 +370,15 @@ def _values_until_failure(values, failed):
 def _pack(pool, fn, ref, form, calls):
     """A batch as `pool` takes it: for threads, the objects themselves; else
     a pickle whose arguments are a pickle of their own, unpickled by the
-    worker once the function (and so the script's classes) is loaded."""
+    worker once the function (and so the script's classes) is loaded. A
+    forked worker checks that it has this very function (fid)."""
     if isinstance(pool, _ThreadEngine):
         return fn, form, calls
-    return _pickle.dumps((ref, _pickle.dumps((form, calls), _PROTOCOL)), _PROTOCOL)
+    fid = id(fn) if pool.backend == "process" else None
+    return _pickle.dumps((ref, fid, _pickle.dumps((form, calls), _PROTOCOL)), _PROTOCOL)
+
+
+_STALE = b'{"type": "StaleFunction"'  # how _map_worker.STALE starts
 
 
 def _done_batch(outcomes):
@@ -429,9 +465,9 @@ class PoolExecutor(_futures.Executor):
         self._send(pool, future, payload, 1, single=True)
         return future
 
-    def map(self, fn, *iterables, timeout=None, chunksize=1):
-        """As Executor.map; chunksize (an int, or "auto" to aim at ~5 ms of
-        work per batch) is how many calls go to a worker at once."""
+    def map(self, fn, *iterables, timeout=None, chunksize="auto"):
+        """As Executor.map; chunksize is how many calls go to a worker at
+        once: "auto" (the default) aims at ~5 ms of work per batch."""
         end = None if timeout is None else timeout + _time.monotonic()
         _check_chunksize(chunksize)
         # One iterable: its items are the arguments, without a tuple each.
@@ -471,39 +507,24 @@ class PoolExecutor(_futures.Executor):
                 if collector is not _threading.current_thread():
                     collector.join()
 
-    def _submit_batches(self, fn, ref, form, calls, chunksize, failed=None, end=None):
-        """Futures of (values, failed) (see _iter_outcomes), one per batch of calls.
-        With `failed` (an Event), a batch with a failure sets it and no more
-        batches are submitted: map() raises the first failure anyway. Past
-        `end` (a time.monotonic() deadline), TimeoutError. The caller has
-        checked chunksize."""
+    def _submit_batches(self, fn, ref, form, calls, chunksize, end=None):
+        """Futures of (values, failed) (see _iter_outcomes), one per batch of
+        calls. Past `end` (a time.monotonic() deadline), TimeoutError. The
+        caller has checked chunksize."""
         batches, chunk = [], []
-        def watch(batch):
-            if batch.cancelled() or batch.exception() is not None or batch.result()[1]:
-                failed.set()
-
-        def submit(chunk):
-            new = self._submit_batch(fn, ref, form, chunk)
-            if failed is not None:
-                for batch in new:
-                    batch.add_done_callback(watch)
-            batches.extend(new)
-
         size = self._chunk_size(chunksize)
         for call in calls:
             chunk.append(call)
             if len(chunk) >= size:
-                submit(chunk)
+                batches.extend(self._submit_batch(fn, ref, form, chunk))
                 chunk = []
                 size = self._chunk_size(chunksize)
-                if failed is not None and failed.is_set():
-                    return batches
                 if end is not None and _time.monotonic() > end:
                     for batch in batches:
                         batch.cancel()
                     raise TimeoutError()
         if chunk:
-            submit(chunk)
+            batches.extend(self._submit_batch(fn, ref, form, chunk))
         return batches
 
     def _submit_batch(self, fn, ref, form, calls):
@@ -566,16 +587,487 @@ class PoolExecutor(_futures.Executor):
             pool.close()
 
 
+# ------------------------------------------------------------ isolate.map
+# isolate.map runs on the caller's thread: it runs calls itself, a chunk at
+# a time, and between chunks it keeps the workers of a warm pool fed and
+# takes their answers, with no thread of its own (a collector thread would
+# wait for the caller's GIL). What it does is measured as it goes, as
+# iso::parallel_for measures its loops: the caller's time per call, and what
+# handing a call to a worker costs the caller (pickling it, unpickling its
+# answer). Workers get calls only while that costs the caller less than
+# running them, so short work stays inline, and a batch's size aims at a few
+# milliseconds of work, smaller towards the end, so that all finish together.
+
+_INLINE_SECONDS = 0.001  # the caller's own chunks: how often it looks after the workers
+_BATCH_SECONDS = 0.004   # a worker's batch: enough work to hide its crossing
+_MAX_BATCH = 16384
+_PAYS = 0.4              # a worker gets calls while crossing costs the caller < this share of running them
+_PROBE = 256             # the first batch measures the crossing: at most this many calls
+_IN_FLIGHT = 2           # batches out per worker: one it runs, one waiting for it
+_WORTH_A_POOL = 0.002    # seconds of the caller's own work before a cold pool is started
+
+
+class _WarmPool:
+    """A pool that isolate.map calls share, one per (backend, workers): it
+    starts in the background when a map first needs it (the caller works
+    meanwhile), serves one map at a time, and closes at exit."""
+
+    def __init__(self, backend, workers, automatic, main_has_file, shared=True):
+        self.backend, self.workers, self.automatic = backend, workers, automatic
+        self.shared = shared  # in _warm, for later maps
+        self.lock = _threading.Lock()  # held by the map that uses it
+        self.path = list(_sys.path)   # a worker's sys.path is the one the pool started with
+        self.modules_seen = len(_sys.modules)
+        self.pool = self.error = None
+        self.stale = False  # a process pool forked before some function: replaced after this map
+        self.warned = False
+        self._index = 0
+        self._main_has_file = main_has_file
+        self._starter = None
+        self._closing = _threading.Lock()
+
+    def start(self):
+        """Starts the pool in the background (threads at once: they start in microseconds)."""
+        if self._starter is not None or self.pool is not None:
+            return
+        if self.backend == "threads":
+            self.pool = _ThreadEngine(self.workers, watch_gil=self.automatic)
+            return
+        self._starter = _threading.Thread(target=self._start, name="isolate-pool-start", daemon=True)
+        self._starter.start()
+
+    def _start(self):
+        try:  # _Pool releases the GIL while its workers start
+            self.pool = _Pool(self.backend, self.workers, _preload(None), self._main_has_file, False,
+                              self.automatic)
+        except BaseException as e:
+            self.error = e
+
+    def ready(self):
+        """The pool once it has started, else None; raises what stopped its start."""
+        if self.error is not None:
+            raise self.error
+        return self.pool
+
+    def wait(self):
+        self.start()
+        if self._starter is not None:
+            self._starter.join()
+        return self.ready()
+
+    def next_index(self):
+        self._index += 1
+        return self._index
+
+    def close(self):
+        """Ends the pool; any thread may call it, more than once."""
+        if self._starter is not None and self._starter is not _threading.current_thread():
+            self._starter.join()
+        with self._closing:
+            pool, self.pool = self.pool, None
+            if pool is not None:
+                if isinstance(pool, _ThreadEngine):
+                    pool.cancel()
+                pool.close()
+
+
+_warm = {}  # (backend, workers, automatic, main_has_file) -> _WarmPool
+_warm_lock = _threading.Lock()
+_MAX_WARM = 4  # pools kept for different settings; the least recently used closes
+_closing = set()  # pools taken out of _warm and not yet closed, under _warm_lock
+_forked_away = []  # pools inherited by a forked child: their threads are not there, never touch them
+
+
+def _close(slots):
+    """Closes pools already taken out of _warm (under _warm_lock, with
+    _closing.update(slots)); a fork meanwhile waits for them too."""
+    for slot in slots:
+        slot.close()
+    with _warm_lock:
+        _closing.difference_update(slots)
+
+
+def _close_subinterpreters_before_fork():
+    """A child forked while sub-interpreters live dies in CPython's
+    PyOS_AfterFork_Child (3.12, 3.13): idle warm pools of them close first,
+    and the next map starts another. Pools other threads are closing are
+    waited for. (A map running in another thread, or a PoolExecutor, keeps
+    its own.)"""
+    with _warm_lock:
+        for key, slot in list(_warm.items()):
+            if slot.backend == "subinterp" and slot.lock.acquire(blocking=False):
+                _closing.add(_warm.pop(key))
+        closing = [slot for slot in _closing if slot.backend == "subinterp"]
+    _close(closing)
+
+
+def _forget_warm_pools_in_child():
+    _forked_away.extend(_warm.values())
+    _forked_away.extend(_closing)
+    _warm.clear()
+    _closing.clear()
+
+
+_os.register_at_fork(before=_close_subinterpreters_before_fork, after_in_child=_forget_warm_pools_in_child)
+
+
+@_atexit.register
+def _close_warm_pools():
+    with _warm_lock:
+        _closing.update(_warm.values())
+        _warm.clear()
+        slots = list(_closing)
+    _close(slots)
+
+
+def _take_warm_pool(backend, workers, automatic, main_has_file, stacklevel):
+    """The warm pool for these settings, locked for the caller; one of the
+    map's own (closed after it) while another thread's map holds it."""
+    if backend == "threads" and automatic and _gil_enabled():
+        backend = "subinterp" if "subinterp" in _build_backends() and main_has_file else "process"
+        _warn_gil_on(backend, stacklevel + 1)
+    key = (backend, workers, automatic, main_has_file)
+    retired = []
+    with _warm_lock:
+        slot = _warm.get(key)
+        if slot is not None and not slot.lock.acquire(blocking=False):
+            slot = _WarmPool(backend, workers, automatic, main_has_file, shared=False)
+            slot.lock.acquire()
+            return slot
+        if slot is not None and not _still_fits(slot, stacklevel + 1):
+            retired.append(_warm.pop(key))
+            slot = None
+        if slot is None:
+            slot = _WarmPool(backend, workers, automatic, main_has_file)
+            slot.lock.acquire()
+        _warm.pop(key, None)
+        _warm[key] = slot  # the most recently used last
+        for other in list(_warm):
+            if len(_warm) <= _MAX_WARM:
+                break
+            if not _warm[other].lock.locked():
+                retired.append(_warm.pop(other))
+        _closing.update(retired)
+    _close(retired)
+    return slot
+
+
+def _still_fits(slot, stacklevel):
+    """Whether a warm pool can serve the next map: not stale or failed, on
+    the caller's sys.path, and, for sub-interpreters chosen by "auto", no
+    module loaded since that they would refuse."""
+    if slot.stale or slot.error is not None:
+        return False
+    if isinstance(slot.pool, _ThreadEngine):
+        return not slot.pool.gil_turned_on
+    if slot.path != _sys.path:
+        return False
+    if slot.backend == "subinterp" and slot.automatic and len(_sys.modules) != slot.modules_seen:
+        slot.modules_seen = len(_sys.modules)
+        refused = _refusing_module()
+        if refused is not None:
+            _warn_refused(refused, stacklevel + 1)
+            return False
+    return True
+
+
+def _release_warm_pool(slot, clean):
+    """Gives the pool back after a map; one left with batches out (the map
+    was interrupted), found stale or not shared is closed instead."""
+    if clean and not slot.stale and slot.shared:
+        slot.lock.release()
+        return
+    with _warm_lock:
+        for key, value in list(_warm.items()):
+            if value is slot:
+                del _warm[key]
+        _closing.add(slot)
+    slot.lock.release()
+    _close([slot])
+
+
+# A function's costs as its last map measured them: the next map of it
+# starts with its workers at once, or without them, instead of measuring first.
+_learned = _weakref.WeakKeyDictionary()
+
+
+class _Mapping:
+    """One isolate.map call on the caller's side (see the comment above).
+    With a chunksize, every call goes to a worker instead, in batches of
+    that size, as in concurrent.futures."""
+
+    def __init__(self, fn, ref, form, calls, left, slot, chunksize, end):
+        self.fn, self.ref, self.form, self.slot, self.end = fn, ref, form, slot, end
+        self.items = iter(calls)
+        self.left = left  # calls not read yet, or -1: unknown
+        self.chunksize = None if chunksize == "auto" else chunksize
+        self.parts = []    # in input order: the values of a chunk, or None while its batch is out
+        self.out = {}      # batch index -> (its part, its calls)
+        self.failure = None  # (part, position in it, exception) of the first failure seen
+        self.read_all = False
+        self.inline_items, self.inline_seconds = 0, 0.0
+        self.sent_items, self.crossing_seconds = 0, 0.0
+        self.pool = None
+        self.use_workers = slot is not None
+        self.inline_size = 1
+        self.open_part = None  # the last part while inline calls may still extend it
+        self.learned = _learned.get(fn, (0.0, None))  # (seconds per call, crossing per call) of fn's last map
+        if self.learned[0] > 0:
+            self.inline_size = max(1, min(_MAX_BATCH, int(_INLINE_SECONDS / self.learned[0])))
+
+    # -- the caller's loop
+    def run(self, stacklevel):
+        if self.chunksize is not None:
+            self.pool = self.slot.wait()
+            self._warn_once(stacklevel + 1)
+        clean = False
+        try:
+            while not self.read_all and self.failure is None:
+                self._check_time()
+                if self._look_after_workers(stacklevel + 1):
+                    continue
+                if self.chunksize is not None:
+                    self._collect(None)  # every worker is busy: wait for one
+                else:
+                    self._run_inline()
+            self._take_back_unstarted()
+            while self.out:
+                self._check_time()
+                self._collect(None if self.end is None else max(0.0, self.end - _time.monotonic()))
+            clean = True
+            self._learn()
+        finally:
+            if self.slot is not None:
+                _release_warm_pool(self.slot, clean and not self.out)
+        return self._values()
+
+    def _look_after_workers(self, stacklevel):
+        """Takes the workers' answers and sends a batch where one has room;
+        True if it sent one."""
+        if not self.use_workers:
+            return False
+        if self.pool is None:
+            if self.inline_seconds < _WORTH_A_POOL and (self.left < 0 or self.left * self._per_call() < _WORTH_A_POOL):
+                return False
+            self.slot.start()
+            self.pool = self.slot.ready()
+            if self.pool is None:
+                return False
+            self._warn_once(stacklevel + 1)
+        if self.out:
+            self._collect(0)
+        if len(self.out) >= _IN_FLIGHT * self.pool.workers or not self._sending_pays():
+            return False
+        return self._send(self._batch_size())
+
+    def _take_back_unstarted(self):
+        """With nothing left to read, the batches no worker has started run
+        here rather than wait behind the ones running (adaptive mode)."""
+        if self.chunksize is not None or self.failure is not None or not self.out:
+            return
+        for index in sorted(self.out, reverse=True):  # the last sent wait longest
+            if self.pool.withdraw(index):
+                part, calls = self.out.pop(index)
+                self.parts[part] = self._run_here(part, calls)
+
+    def _warn_once(self, stacklevel):
+        if not self.slot.warned and getattr(self.pool, "refused_module", None) is not None:
+            self.slot.warned = True
+            _warn_refused(self.pool.refused_module, stacklevel + 1)
+
+    def _per_call(self):
+        if self.inline_items:
+            return self.inline_seconds / self.inline_items
+        return self.learned[0]
+
+    def _crossing_per_call(self):
+        """What handing a call to a worker costs the caller; None before a batch went."""
+        if self.sent_items:
+            return self.crossing_seconds / self.sent_items
+        return self.learned[1]
+
+    def _sending_pays(self):
+        if self.chunksize is not None:
+            return True
+        per_call = self._per_call()
+        if self.left >= 0 and self.left * per_call < _BATCH_SECONDS:
+            return False  # what is left is done sooner here than a batch goes and comes back
+        crossing = self._crossing_per_call()
+        return crossing is None or crossing < _PAYS * per_call  # None: the first batch measures it
+
+    def _learn(self):
+        """What this map measured, for the next map of the same function."""
+        if self.inline_items or self.sent_items:
+            _learned[self.fn] = (self._per_call(), self._crossing_per_call())
+
+    def _batch_size(self):
+        if self.chunksize is not None:
+            return self.chunksize
+        per_call = self._per_call()
+        size = _MAX_BATCH if per_call <= 0 else max(1, min(_MAX_BATCH, int(_BATCH_SECONDS / per_call)))
+        if self.left >= 0:  # smaller towards the end, so that every worker and the caller end together
+            size = min(size, max(1, self.left // (2 * (self.pool.workers + 1))))
+        return size if self.sent_items else min(size, _PROBE)
+
+    def _take(self, size):
+        calls = list(_itertools.islice(self.items, size))
+        if len(calls) < size:
+            self.read_all = True
+        if self.left >= 0:
+            self.left = max(0, self.left - len(calls))
+        return calls
+
+    # -- inline
+    def _run_inline(self):
+        """Runs the next inline_size calls here, straight from the input
+        into the values of the last part while no batch went out after it."""
+        if self.open_part is not None and self.parts[-1] is self.open_part:
+            values = self.open_part
+        else:
+            values = self.open_part = []
+            self.parts.append(values)
+        before = len(values)
+        size = self.inline_size
+        calls = _itertools.islice(self.items, size)
+        start = _time.perf_counter()
+        try:
+            values.extend(_builtins.map(self.fn, calls) if self.form == _ONE else _itertools.starmap(self.fn, calls))
+        except Exception as e:  # extend() kept the values before it: the failure's position
+            self._failed(len(self.parts) - 1, len(values), e)
+            ran = len(values) - before + 1
+        else:
+            ran = len(values) - before
+            self.read_all = ran < size
+        elapsed = _time.perf_counter() - start
+        if self.left >= 0:
+            self.left = max(0, self.left - ran)
+        self.inline_items += ran
+        self.inline_seconds += elapsed
+        if ran == size and elapsed < _INLINE_SECONDS / 2:
+            self.inline_size = min(size * 2, _MAX_BATCH)
+        elif elapsed > 2 * _INLINE_SECONDS and size > 1:
+            self.inline_size = size // 2
+
+    # -- batches
+    def _send(self, size):
+        calls = self._take(size)
+        if not calls:
+            return False
+        start = _time.perf_counter()
+        try:
+            payload = _pack(self.pool, self.fn, self.ref, self.form, calls)
+        except Exception:  # an argument that does not pickle: these calls run here
+            self.parts.append(self._run_here(len(self.parts), calls))
+            return True
+        index = self.slot.next_index()
+        self.out[index] = (len(self.parts), calls)
+        self.parts.append(None)
+        self.pool.submit([(index, payload)])
+        self.sent_items += len(calls)
+        self.crossing_seconds += _time.perf_counter() - start
+        return True
+
+    def _collect(self, timeout):
+        answers = self.pool.next(timeout)
+        if not answers:
+            return
+        by_reference = isinstance(self.pool, _ThreadEngine)
+        for index, ok, payload in answers:
+            part, calls = self.out.pop(index)
+            start = _time.perf_counter()
+            if not by_reference and not ok and payload.startswith(_STALE):
+                # Forked before fn was (re)defined: these calls and the rest
+                # run here, and the next map forks a new pool.
+                self.slot.stale = True
+                self.use_workers, self.chunksize = False, None
+                self.parts[part] = self._run_here(part, calls)
+                continue
+            values, failed = payload if by_reference else _outcomes(ok, payload, len(calls))
+            if failed:
+                at = min(failed)
+                self._failed(part, at, failed[at])
+            self.parts[part] = values
+            self.crossing_seconds += _time.perf_counter() - start
+
+    def _run_here(self, part, calls):
+        values, failures = [], []
+        _worker_module()._call_all(self.fn, self.form, calls, values, failures)
+        if failures:
+            self._failed(part, *failures[0])
+        return values
+
+    def _failed(self, part, at, exc):
+        if self.failure is None or (part, at) < self.failure[:2]:
+            self.failure = (part, at, exc)
+
+    def _check_time(self):
+        if self.end is not None and _time.monotonic() > self.end:
+            raise TimeoutError()
+
+    def _values(self):
+        if self.failure is not None:
+            raise self.failure[2]
+        if len(self.parts) == 1:
+            return self.parts[0]
+        values = []
+        for part in self.parts:
+            values.extend(part)
+        return values
+
+
+def _memoized(run, form, calls, memo):
+    """run(unique calls) for the distinct calls among `calls`, spread back:
+    a repeated call takes the value of its first. Calls are told apart as by
+    functools.lru_cache(typed=True); with memo an int, only the last `memo`
+    distinct calls are remembered. Unhashable arguments are not memoised."""
+    capacity = None if memo is True else memo
+    seen = {}  # key -> position in unique, least recently used first
+    unique, where = [], []
+    for call in calls:
+        key = (type(call), call) if form == _ONE else (tuple(_builtins.map(type, call)), call)
+        try:
+            at = seen.pop(key, None)
+        except TypeError:  # unhashable
+            key = at = None
+        if at is None:
+            at = len(unique)
+            unique.append(call)
+        if key is not None:
+            seen[key] = at
+            if capacity is not None and len(seen) > capacity:
+                del seen[next(iter(seen))]
+        where.append(at)
+    values = run(unique)
+    return [values[at] for at in where]
+
+
+def _length(iterables):
+    """How many calls zip(*iterables) makes, or -1 when one cannot say."""
+    sizes = [_operator.length_hint(it, -1) for it in iterables]
+    return -1 if min(sizes) < 0 else min(sizes)
+
+
 _UNSET = object()
 
 
-def map(func, *iterables, max_workers=None, backend="auto", chunksize="auto", timeout=None, workers=_UNSET):
-    """[func(*args) for args in zip(*iterables)], computed by a pool of
-    isolates: a list in input order. The exception of the first failing item
-    (in input order) is raised, with the worker's traceback as its __cause__.
-    The keywords are PoolExecutor's and Executor.map's: max_workers, backend,
-    chunksize ("auto": ~5 ms of work per batch), timeout (seconds for the
-    whole call; TimeoutError after). workers= is a deprecated max_workers."""
+def map(func, *iterables, max_workers=None, backend="auto", chunksize="auto", timeout=None, memo=None,
+        workers=_UNSET):
+    """[func(*args) for args in zip(*iterables)], computed by the caller and
+    a warm pool of isolates: a list in input order. The exception of the
+    first failing item (in input order) is raised, with a worker's traceback
+    as its __cause__ when it failed there.
+
+    max_workers: how many calls run at once, the calling thread included: it
+    runs calls itself while the pool's max_workers - 1 isolates run the rest
+    (default: ISO_THREADS, else the CPUs this process may use). Calls go to
+    the workers only when that pays; short or few calls run on the caller.
+    backend: as PoolExecutor's. chunksize: "auto" as above, or an int: every
+    call then goes to a worker, that many per batch, as in
+    concurrent.futures (a pool of max_workers isolates). timeout: seconds for
+    the whole call; TimeoutError after. memo: True, or how many distinct
+    calls to remember: a repeated call takes the value of its first without
+    running again. Pools are kept warm between calls and closed at exit.
+    workers= is a deprecated max_workers."""
     if workers is not _UNSET:
         _warnings.warn("isolate.map(workers=...) is deprecated; use max_workers=", DeprecationWarning,
                        stacklevel=2)
@@ -584,21 +1076,25 @@ def map(func, *iterables, max_workers=None, backend="auto", chunksize="auto", ti
         max_workers = workers
     if not iterables:
         raise TypeError("isolate.map() needs at least one iterable")
+    if memo is not None and memo is not True and (not isinstance(memo, int) or isinstance(memo, bool)
+                                                 or memo < 1):
+        raise ValueError(f"isolate: memo must be True or a positive int, not {memo!r}")
     end = None if timeout is None else timeout + _time.monotonic()
     ref = _ref(func)
     _refuse_while_importing()
     _check_max_workers(max_workers)
     _check_chunksize(chunksize)
+    if not isinstance(backend, str):
+        raise TypeError(f"isolate: backend must be a str, not {type(backend).__name__}")
+    chosen, total, automatic = _choose(backend, max_workers or 0, _main_has_file(ref))
     form, calls = (_ONE, iterables[0]) if len(iterables) == 1 else (_STAR, zip(*iterables))
-    executor = PoolExecutor(max_workers, backend, _preload=ref)
-    try:
-        results = []
-        for batch in executor._submit_batches(func, ref, form, calls, chunksize, failed=_threading.Event(),
-                                              end=end):
-            results.extend(_iter_outcomes(batch.result(None if end is None else end - _time.monotonic())))
-        return results
-    except BaseException:
-        executor.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        executor.shutdown(wait=True)
+    left = _length(iterables)
+
+    def run(calls, left):
+        workers = total if chunksize != "auto" else total - 1
+        slot = _take_warm_pool(chosen, workers, automatic, _main_has_file(ref), 3) if workers else None
+        return _Mapping(func, ref, form, calls, left, slot, chunksize, end).run(stacklevel=4)
+
+    if memo:
+        return _memoized(lambda unique: run(unique, len(unique)), form, calls, memo)
+    return run(calls, left)

@@ -10,20 +10,19 @@ codec "json" (`isolate map`): an item is one JSON line; the payload is the
 JSON of the return value, or of an error record {type, message, traceback}.
 codec "pickle" (the Python API): an item is a batch of calls to one function,
 ref = (module, qualname, main_file) (see _run_calls). TARGET is then the
-JSON of {"path": the caller's sys.path, "ref": a ref or null}: a
+hex of a pickle of {"path": the caller's sys.path, "ref": a ref or None}: a
 sub-interpreter takes that sys.path, and the ref is resolved up front, so
 that a module that cannot load in a sub-interpreter is found when the pool
 starts.
 """
 import importlib
-import json
-import json.encoder
-import json.scanner
 import os
 import sys
 
-# pickle, traceback and importlib.util are imported where they are needed:
-# every worker of every pool pays for its imports before its first item.
+# json, _pickle, traceback and importlib.util are imported where they are
+# needed: every worker of every pool pays for its imports before its first
+# item, and a sub-interpreter imports each anew. The pickle codec uses
+# _pickle, not pickle: pickle.py brings re and enum, 7 ms of a worker's start.
 
 _fresh = False  # a sub-interpreter of our own, whose __main__ is not the caller's
 _funcs = {}     # pickle codec: ref -> function
@@ -54,12 +53,14 @@ def load(target, star, codec="json", fresh=False):
     global _fresh, loading
     _fresh = fresh  # what this interpreter is: the same for every pool in it
     if codec == "pickle":
-        spec = json.loads(target)
+        import _pickle
+        spec = _pickle.loads(bytes.fromhex(target))
         if fresh:
             sys.path[:] = spec["path"]
         if spec["ref"] is not None:
             _resolve(tuple(spec["ref"]))
         return lambda items: [_run_calls(item) for item in items]
+    _load_json()
     loading = True
     try:
         func = _load_target(target)
@@ -150,7 +151,7 @@ def _traceback(exc):
 def _pickled_error(exc):
     """pickle((exception, traceback text)), or of (None, a record) for an
     exception that does not pickle."""
-    import pickle
+    import _pickle as pickle
     text = _traceback(exc)
     try:
         return pickle.dumps((exc, text), protocol=5)
@@ -164,17 +165,32 @@ def _pickled_error(exc):
 ONE, STAR, FULL = 0, 1, 2
 
 
+# The answer to a batch whose function a forked worker has not got, or has
+# in an older version: the process was forked before it was (re)defined.
+STALE = (b'{"type": "StaleFunction", "message": "the function was defined or redefined after the worker '
+         b'processes started (they are forked then): start the pool after defining it", "traceback": ""}')
+
+
 def _run_calls(item):
     """One item of the pickle codec is a batch of calls to one function,
-    pickle((ref, pickle((form, calls)))). The answer is pickle((count,
-    failed, values, errors)): `values` one pickle of the list of every
-    successful return value, `failed` the positions of the calls that raised,
-    `errors` a pickle per such call (an exception the caller cannot re-create
-    then fails alone). A batch that cannot even start fails whole (ok False)."""
-    import pickle
+    pickle((ref, fid, pickle((form, calls)))); fid, from a process pool, is
+    the function's id() in the caller, which the same object has in a forked
+    worker. The answer is pickle((count, failed, values, errors)): `values`
+    one pickle of the list of every successful return value, `failed` the
+    positions of the calls that raised, `errors` a pickle per such call (an
+    exception the caller cannot re-create then fails alone). A batch that
+    cannot even start fails whole (ok False)."""
+    import _pickle as pickle
     try:
-        ref, packed = pickle.loads(item)
-        func = _resolve(ref)
+        ref, fid, packed = pickle.loads(item)
+        try:
+            func = _resolve(ref)
+        except AttributeError:
+            if fid is not None:
+                return False, STALE
+            raise
+        if fid is not None and id(func) != fid:
+            return False, STALE
         form, calls = pickle.loads(packed)  # after _resolve: the script's classes are loaded
     except BaseException as e:  # SystemExit and KeyboardInterrupt in user code fail the batch too
         return False, _pickled_error(e)
@@ -255,9 +271,17 @@ def _json_encoder():
     return encode
 
 
-_encode = _json_encoder()
-_decode = json.JSONDecoder().decode
-_scan = json.scanner.make_scanner(json.JSONDecoder())
+_encode = _decode = _scan = None  # the JSON codec's, set by _load_json()
+
+
+def _load_json():
+    global json, _encode, _decode, _scan
+    import json
+    import json.encoder
+    import json.scanner
+    _encode = _json_encoder()
+    _decode = json.JSONDecoder().decode
+    _scan = json.scanner.make_scanner(json.JSONDecoder())
 
 
 def _decode_line(line):

@@ -12,6 +12,8 @@
 #define PY_SSIZE_T_CLEAN  // y# takes a Py_ssize_t length (the default from 3.13 on)
 #include <Python.h>
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <string>
@@ -160,15 +162,35 @@ PyObject* pool_submit(PyObject* self, PyObject* items) {
   Py_RETURN_NONE;
 }
 
-// next() -> [(index, ok, payload), ...] in completion order, or None once
-// finish() or cancel() was called and nothing more will come.
-PyObject* pool_next(PyObject* self, PyObject* /*unused*/) {
+// next(timeout=None) -> [(index, ok, payload), ...] in completion order;
+// [] when `timeout` seconds passed first (0: only a look); None once
+// finish() or cancel() was called and nothing more will come. It waits
+// without the GIL, in slices, so that Ctrl-C in the main thread interrupts it.
+PyObject* pool_next(PyObject* self, PyObject* args) {
   MapPool* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
+  PyObject* timeout = Py_None;
+  if (!PyArg_ParseTuple(args, "|O", &timeout)) return nullptr;
+  double seconds = -1;  // no limit
+  if (timeout != Py_None) {
+    seconds = PyFloat_AsDouble(timeout);
+    if (seconds == -1 && PyErr_Occurred()) return nullptr;
+    if (seconds < 0) seconds = 0;
+  }
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kSlice = std::chrono::milliseconds(50);  // how late Ctrl-C may be seen
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(seconds < 0 ? 0 : seconds));
   std::optional<pool::ResultChunk> results;
-  Py_BEGIN_ALLOW_THREADS;
-  results = pool->next();
-  Py_END_ALLOW_THREADS;
+  for (;;) {
+    const auto left = seconds < 0 ? Clock::duration(kSlice) : std::min<Clock::duration>(kSlice, deadline - Clock::now());
+    Py_BEGIN_ALLOW_THREADS;
+    results = pool->next_for(std::max<Clock::duration>(left, Clock::duration::zero()));
+    Py_END_ALLOW_THREADS;
+    if (results || pool->ended()) break;
+    if (seconds >= 0 && Clock::now() >= deadline) return PyList_New(0);
+    if (PyErr_CheckSignals() != 0) return nullptr;
+  }
   if (!results) Py_RETURN_NONE;
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(results->size()));
   for (std::size_t i = 0; list != nullptr && i < results->size(); ++i) {
@@ -180,6 +202,16 @@ PyObject* pool_next(PyObject* self, PyObject* /*unused*/) {
     if (list != nullptr) PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), item);
   }
   return list;
+}
+
+// withdraw(index) -> True if no worker had started that batch: it will not
+// run, and no answer comes for it.
+PyObject* pool_withdraw(PyObject* self, PyObject* arg) {
+  MapPool* pool = pool_of(self);
+  if (pool == nullptr) return nullptr;
+  const unsigned long long index = PyLong_AsUnsignedLongLong(arg);
+  if (index == static_cast<unsigned long long>(-1) && PyErr_Occurred()) return nullptr;
+  return PyBool_FromLong(pool->withdraw(index) ? 1 : 0);
 }
 
 PyObject* pool_finish(PyObject* self, PyObject* /*unused*/) {
@@ -232,7 +264,8 @@ PyObject* pool_workers(PyObject* self, void* /*unused*/) {
 
 PyMethodDef pool_methods[] = {
     {"submit", pool_submit, METH_O, "submit([(index, payload), ...]): queue one chunk"},
-    {"next", pool_next, METH_NOARGS, "next() -> [(index, ok, payload), ...] or None"},
+    {"next", pool_next, METH_VARARGS, "next(timeout=None) -> [(index, ok, payload), ...], [] or None"},
+    {"withdraw", pool_withdraw, METH_O, "withdraw(index) -> True if no worker had started that batch"},
     {"finish", pool_finish, METH_NOARGS, "no more submits; next() returns None once all came back"},
     {"cancel", pool_cancel, METH_NOARGS, "next() returns None at once"},
     {"close", pool_close, METH_NOARGS, "end the workers"},
@@ -318,7 +351,18 @@ PyObject* share_constants(PyObject* /*module*/, PyObject* fn) {
   Py_RETURN_NONE;
 }
 
+// _refusing_module() -> the name of a loaded module that a sub-interpreter
+// would refuse, or None: what a warm pool of sub-interpreters checks when
+// modules were imported since it started.
+PyObject* refusing_module(PyObject* /*module*/, PyObject* /*unused*/) {
+  const std::string name = pool::loaded_module_refusing_subinterpreters_locked();
+  if (PyErr_Occurred()) return nullptr;
+  if (name.empty()) Py_RETURN_NONE;
+  return PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+}
+
 PyMethodDef module_methods[] = {
+    {"_refusing_module", refusing_module, METH_NOARGS, "a loaded module sub-interpreters refuse, or None"},
     {"_share_constants", share_constants, METH_O, "make fn's constants safe to share between threads"},
     {"_build_backends", backends_of_build, METH_NOARGS, "the pool backends this build supports"},
     {"_choose", choose, METH_VARARGS,

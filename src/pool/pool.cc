@@ -9,8 +9,10 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "internal.h"
+#include "exec/futex.h"
 #include "isolate/conc/spsc_ring.h"
 #include "log.h"
 
@@ -60,7 +62,8 @@ struct MapPool::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   PyObject* main_run_batch = nullptr;  // threads and process backends
 
-  // Bumped after every answer, submit and finish; the collector waits on it.
+  // Bumped after every answer, submit and finish; the collector sleeps on it
+  // (a futex of its own, not atomic::wait, for waits with a time limit).
   std::atomic<std::uint32_t> events{0};
   std::atomic<std::size_t> outstanding{0};  // chunks submitted, not yet returned by next()
   std::atomic<bool> finished{false};
@@ -69,6 +72,21 @@ struct MapPool::Impl {
   std::size_t next_inbox = 0;   // the dispatcher's
   std::atomic<std::uint64_t> items_done{0};
   std::atomic<std::uint64_t> busy_ns{0};
+
+  // A chunk is claimed by the worker that runs it or withdrawn by the caller
+  // (MapPool::withdraw), whichever comes first; a claim is forgotten when
+  // next() hands its answer over. Keyed by the index of the chunk's first item.
+  std::mutex claims_lock;
+  std::unordered_set<std::uint64_t> claimed;
+  std::unordered_set<std::uint64_t> withdrawn;
+
+  // True if the worker may run the chunk; false if it was withdrawn.
+  bool claim(std::uint64_t index) {
+    const std::lock_guard guard(claims_lock);
+    if (withdrawn.erase(index) != 0) return false;
+    claimed.insert(index);
+    return true;
+  }
 
   std::mutex start_lock;
   std::condition_variable started;
@@ -80,8 +98,9 @@ struct MapPool::Impl {
   void report_start(std::optional<Error> error);
   void signal_event() {
     events.fetch_add(1, std::memory_order_release);
-    events.notify_one();
+    exec_detail::futex_wake(events, 1);
   }
+  std::optional<ResultChunk> take(std::optional<std::chrono::steady_clock::time_point> deadline);
   void stop();
 };
 
@@ -114,12 +133,13 @@ void MapPool::Impl::worker_main(Worker& w) {
     w.inbox.close();
   }
   while (std::optional<ItemChunk> chunk = w.inbox.pop()) {
+    const bool withdrawn = !chunk->empty() && !claim(chunk->front().index);
     const auto t0 = std::chrono::steady_clock::now();
-    ResultChunk results = executor->run(*chunk);
+    ResultChunk results = withdrawn ? ResultChunk{} : executor->run(*chunk);
     const auto ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
     busy_ns.fetch_add(static_cast<std::uint64_t>(ns.count()), std::memory_order_relaxed);
-    items_done.fetch_add(chunk->size(), std::memory_order_relaxed);
+    if (!withdrawn) items_done.fetch_add(chunk->size(), std::memory_order_relaxed);
     if (!w.outbox.push(std::move(results))) break;  // the pool is stopping
     w.queued.fetch_sub(1, std::memory_order_release);
     signal_event();
@@ -242,24 +262,57 @@ void MapPool::submit(ItemChunk chunk) {
 }
 
 std::optional<ResultChunk> MapPool::next() {
-  Impl& p = *impl_;
+  return impl_->take(std::nullopt);
+}
+
+std::optional<ResultChunk> MapPool::next_for(std::chrono::nanoseconds limit) {
+  return impl_->take(std::chrono::steady_clock::now() + limit);
+}
+
+bool MapPool::ended() const {
+  const Impl& p = *impl_;
+  return p.cancelled.load(std::memory_order_acquire) ||
+         (p.finished.load(std::memory_order_acquire) && p.outstanding.load(std::memory_order_acquire) == 0);
+}
+
+std::optional<ResultChunk> MapPool::Impl::take(std::optional<std::chrono::steady_clock::time_point> deadline) {
   for (;;) {
-    const std::uint32_t seen = p.events.load(std::memory_order_acquire);
-    if (p.cancelled.load(std::memory_order_acquire)) return std::nullopt;
-    if (p.outstanding.load(std::memory_order_acquire) == 0) {
-      if (p.finished.load(std::memory_order_acquire)) return std::nullopt;
+    const std::uint32_t seen = events.load(std::memory_order_acquire);
+    if (cancelled.load(std::memory_order_acquire)) return std::nullopt;
+    if (outstanding.load(std::memory_order_acquire) == 0) {
+      if (finished.load(std::memory_order_acquire)) return std::nullopt;
     } else {
-      for (std::size_t k = 0; k < p.workers.size(); ++k) {
-        Impl::Worker& w = *p.workers[(p.next_outbox + k) % p.workers.size()];
+      for (std::size_t k = 0; k < workers.size(); ++k) {
+        Worker& w = *workers[(next_outbox + k) % workers.size()];
         if (std::optional<ResultChunk> results = w.outbox.try_pop()) {
-          p.next_outbox = (p.next_outbox + k + 1) % p.workers.size();
-          p.outstanding.fetch_sub(1, std::memory_order_acq_rel);
+          next_outbox = (next_outbox + k + 1) % workers.size();
+          outstanding.fetch_sub(1, std::memory_order_acq_rel);
+          if (results->empty()) break;  // a withdrawn chunk's: nothing to hand over
+          {
+            const std::lock_guard guard(claims_lock);
+            claimed.erase(results->front().index);
+          }
           return results;
         }
       }
     }
-    p.events.wait(seen, std::memory_order_acquire);
+    if (!deadline) {
+      exec_detail::futex_wait(events, seen);
+      continue;
+    }
+    const auto left = *deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds::zero()) return std::nullopt;
+    exec_detail::futex_wait_for(events, seen,
+                                static_cast<std::uint64_t>(std::chrono::nanoseconds(left).count()));
   }
+}
+
+bool MapPool::withdraw(std::uint64_t index) {
+  Impl& p = *impl_;
+  const std::lock_guard guard(p.claims_lock);
+  if (p.claimed.contains(index)) return false;
+  p.withdrawn.insert(index);
+  return true;
 }
 
 void MapPool::finish() {

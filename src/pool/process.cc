@@ -95,6 +95,16 @@ bool read_string(int fd, std::string* s) {
   _exit(0);
 }
 
+// CPython 3.12 and 3.13 cannot fork while another interpreter lives: the
+// child clears it without a thread state and aborts.
+bool other_interpreters_alive() {
+  PyInterpreterState* main = PyInterpreterState_Main();
+  for (PyInterpreterState* i = PyInterpreterState_Head(); i != nullptr; i = PyInterpreterState_Next(i)) {
+    if (i != main) return true;
+  }
+  return false;
+}
+
 std::string describe_death(pid_t pid, int status) {
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
@@ -115,14 +125,22 @@ class ProcessExecutor final : public Executor {
   ~ProcessExecutor() override { reap(/*kill_it=*/false); }
 
   ResultChunk run(const ItemChunk& chunk) override {
-    if (pid_ <= 0) spawn();
+    try {
+      if (pid_ <= 0) spawn();
+    } catch (const Error& e) {
+      return failed_chunk(chunk, "WorkerDied", e.what());
+    }
     if (send(chunk)) {
       ResultChunk results;
       if (receive(chunk, &results)) return results;
     }
     const std::string why = reap(/*kill_it=*/true);
     log().info("{}; {} items failed; starting a new worker", why, chunk.size());
-    spawn();
+    try {
+      spawn();
+    } catch (const Error& e) {
+      log().info("{}", e.what());  // the next chunk tries again
+    }
     return failed_chunk(chunk, "WorkerDied", why);
   }
 
@@ -144,7 +162,15 @@ class ProcessExecutor final : public Executor {
     }
     // What os.fork() does: the GIL and CPython's own fork hooks around fork.
     const PyGILState_STATE gil = PyGILState_Ensure();
-    PyOS_BeforeFork();
+    PyOS_BeforeFork();  // `import isolate` closes its idle pools of sub-interpreters here
+    if (other_interpreters_alive()) {
+      PyOS_AfterFork_Parent();
+      PyGILState_Release(gil);
+      for (const int fd : {requests[0], requests[1], replies[0], replies[1]}) close(fd);
+      throw Error(Error::Kind::start,
+                  "isolate: cannot fork a worker process while sub-interpreters are alive (CPython's child "
+                  "would die in PyOS_AfterFork_Child): shut down the PoolExecutor of sub-interpreters first");
+    }
     const pid_t pid = fork();
     if (pid == 0) {
       PyOS_AfterFork_Child();

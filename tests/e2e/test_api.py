@@ -65,6 +65,15 @@ def pid(x):
 
 def add(a, b, c=0):
     return a + b + c
+
+def nap(x):
+    time.sleep(0.005)
+    return os.getpid()
+
+def logged(x, log):
+    with open(log, "a") as f:  # one line per call, whichever isolate runs it
+        f.write(f"{x}\n")
+    return repr(x)
 '''
 
 
@@ -286,7 +295,7 @@ class Failures(ApiTestCase):
             import isolate
             def f(x):
                 return x
-            print(isolate.map(f, [1, 2], backend="subinterp"))
+            print(isolate.map(f, [1, 2], backend="subinterp", chunksize=1))
         ''')
         for via, r in self.run_each_way(path):
             self.assertEqual(r.returncode, 1, via)
@@ -355,10 +364,10 @@ class Failures(ApiTestCase):
             import isolate, single, warnings
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                print(isolate.map(single.f, [1, 2]))
+                print(isolate.map(single.f, [1, 2], chunksize=1))
             print(caught[-1].message)
             try:
-                isolate.map(single.f, [1], backend="subinterp")
+                isolate.map(single.f, [1], backend="subinterp", chunksize=1)
             except ImportError as e:
                 print(e.name, "|", e)
             # An executor's functions are not known at start: a module this
@@ -482,6 +491,131 @@ class Failures(ApiTestCase):
                 self.assertEqual(p.returncode, -signal.SIGINT, f"{via} {backend}")
                 self.assertIn(b"KeyboardInterrupt", err)
                 self.assertLess(took, 10, f"{via} {backend}")
+
+
+class Adaptive(ApiTestCase):
+    def test_the_caller_works_too_and_the_pool_stays_warm(self):
+        # With the process backend the caller's own calls show as its pid:
+        # both it and the workers ran calls, and ten maps in a row used the
+        # same two worker processes (the pool stayed warm).
+        path = self.script("warm.py", '''
+            import os, isolate, work
+            seen = set()
+            for _ in range(10):
+                pids = set(isolate.map(work.nap, range(60), max_workers=3, backend="process"))
+                seen |= pids
+                assert os.getpid() in pids, "the caller ran no call"
+            print(len(seen - {os.getpid()}))
+            print(isolate.map(work.nap, range(3), max_workers=1) == [os.getpid()] * 3)
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().split(), ["2", "True"], via)
+
+    def test_short_work_stays_on_the_caller(self):
+        # 2 quick items never need a pool: no worker process is forked.
+        path = self.script("short.py", '''
+            import os, isolate, work
+            print(isolate.map(work.pid, [1, 2], backend="process") == [os.getpid()] * 2)
+            print(isolate._warm == {} or [s.pool for s in isolate._warm.values()] == [None])
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().split(), ["True", "True"], via)
+
+    def test_a_function_redefined_after_the_fork_is_not_run_stale(self):
+        # Forked workers have the functions of their fork time: one defined
+        # or redefined later runs on the caller, and the next map forks anew.
+        path = self.script("redefined.py", '''
+            import isolate
+
+            def f(x):
+                return x + 1
+
+            if __name__ == "__main__":
+                print(isolate.map(f, range(6), backend="process", chunksize=2))
+                def f(x):
+                    return x + 2
+                print(isolate.map(f, range(6), backend="process", chunksize=2))
+                def g(x):
+                    return -x
+                print(isolate.map(g, range(6), backend="process", chunksize=2))
+                print(isolate.map(g, range(3), backend="process", chunksize=1))
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().splitlines(), [
+                "[1, 2, 3, 4, 5, 6]", "[2, 3, 4, 5, 6, 7]", "[0, -1, -2, -3, -4, -5]", "[0, -1, -2]"], via)
+
+    def test_a_fork_after_a_map_gives_a_working_child(self):
+        # A child forked while sub-interpreters live would die in CPython's
+        # after-fork code: the warm pool closes before the fork.
+        path = self.script("fork_after.py", '''
+            import multiprocessing, os, isolate, work
+            if __name__ == "__main__":
+                print(isolate.map(work.slow, range(40)) == list(range(40)))
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(7)
+                print(os.waitpid(pid, 0)[1] >> 8)
+                with multiprocessing.get_context("fork").Pool(2) as p:
+                    print(p.map(work.add, [1, 2], [3, 4]))
+                print(isolate.map(work.slow, range(40)) == list(range(40)))
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().splitlines(), ["True", "7", "[4, 6]", "True"], via)
+
+    def test_memo_runs_each_distinct_call_once(self):
+        path = self.script("memo.py", '''
+            import os, sys, isolate, work
+            log = os.path.abspath("calls.log")
+            args = [3, 1, 3, 1.0, True, 2, 3, [4], [4]] * 20
+            got = isolate.map(work.logged, args, [log] * len(args), memo=True, backend=sys.argv[1])
+            print(got == [repr(a) for a in args])
+            with open(log) as f:
+                calls = sorted(f.read().split())
+            # 1, 1.0 and True are told apart; the unhashable [4] is not memoised.
+            print(calls.count("3"), calls.count("1"), calls.count("1.0"), calls.count("True"), calls.count("[4]"))
+            os.remove(log)
+            isolate.map(work.logged, [5, 6, 5, 6, 7, 5], [log] * 6, memo=2, chunksize=1, backend=sys.argv[1])
+            with open(log) as f:
+                print(" ".join(f.read().split()))
+            for bad in (0, -1, "yes", 1.5):
+                try:
+                    isolate.map(work.logged, [1], [log], memo=bad)
+                except ValueError as e:
+                    print(e)
+        ''')
+        for backend in BACKENDS:
+            for via, r in self.run_each_way(path, backend):
+                self.assertEqual(r.returncode, 0, f"{via} {backend}: {r.stderr.decode()}")
+                lines = r.stdout.decode().splitlines()
+                self.assertEqual(lines[:2], ["True", "1 1 1 1 40"], f"{via} {backend}")
+                # memo=2 remembers the last two distinct calls: 5 is forgotten by the time of its third.
+                self.assertEqual(sorted(lines[2].split()), ["5", "5", "6", "7"], f"{via} {backend}")
+                self.assertEqual(lines[3:], [f"isolate: memo must be True or a positive int, not {b}"
+                                             for b in ("0", "-1", "'yes'", "1.5")], f"{via} {backend}")
+
+    def test_a_map_after_a_failure_or_a_timeout_still_works(self):
+        path = self.script("again.py", '''
+            import sys, isolate, work
+            for _ in range(3):
+                try:
+                    isolate.map(work.boom, range(200), backend=sys.argv[1])
+                except ValueError as e:
+                    print(e)
+                try:
+                    isolate.map(work.slow, range(100), backend=sys.argv[1], timeout=0.2)
+                except TimeoutError:
+                    print("timed out")
+                print(isolate.map(work.add, range(300), range(300), backend=sys.argv[1]) == list(range(0, 600, 2)))
+        ''')
+        for backend in BACKENDS:
+            for via, r in self.run_each_way(path, backend):
+                self.assertEqual(r.returncode, 0, f"{via} {backend}: {r.stderr.decode()}")
+                self.assertEqual(r.stdout.decode().splitlines(), ["bad 3", "timed out", "True"] * 3,
+                                 f"{via} {backend}")
 
 
 class Module(unittest.TestCase):
