@@ -367,14 +367,14 @@ def _values_until_failure(values, failed):
         yield next(values)
 
 
-def _pack(pool, fn, ref, form, calls):
+def _pack(pool, fn, ref, form, calls, backend):
     """A batch as `pool` takes it: for threads, the objects themselves; else
     a pickle whose arguments are a pickle of their own, unpickled by the
     worker once the function (and so the script's classes) is loaded. A
     forked worker checks that it has this very function (fid)."""
     if isinstance(pool, _ThreadEngine):
         return fn, form, calls
-    fid = id(fn) if pool.backend == "process" else None
+    fid = id(fn) if backend == "process" else None
     return _pickle.dumps((ref, fid, _pickle.dumps((form, calls), _PROTOCOL)), _PROTOCOL)
 
 
@@ -458,7 +458,7 @@ class PoolExecutor(_futures.Executor):
         ref = _ref(fn)
         pool = self._pool_for_next_batch()
         try:
-            payload = _pack(pool, fn, ref, _FULL, [(args, kwargs)])
+            payload = _pack(pool, fn, ref, _FULL, [(args, kwargs)], self.backend)
         except Exception as e:  # an argument that does not pickle fails this call only
             future.set_exception(e)
             return future
@@ -530,7 +530,7 @@ class PoolExecutor(_futures.Executor):
     def _submit_batch(self, fn, ref, form, calls):
         pool = self._pool_for_next_batch()
         try:
-            payload = _pack(pool, fn, ref, form, calls)
+            payload = _pack(pool, fn, ref, form, calls, self.backend)
         except Exception:
             if len(calls) == 1:
                 raise
@@ -824,12 +824,12 @@ class _Mapping:
         try:
             while not self.read_all and self.failure is None:
                 self._check_time()
-                if self._look_after_workers(stacklevel + 1):
+                if self._look_after_workers(stacklevel + 1) or self.read_all:
                     continue
-                if self.chunksize is not None:
-                    self._collect(None)  # every worker is busy: wait for one
-                else:
+                if self.chunksize is None:
                     self._run_inline()
+                elif self.out:
+                    self._collect(None)  # every worker is busy: wait for one
             self._take_back_unstarted()
             while self.out:
                 self._check_time()
@@ -955,7 +955,7 @@ class _Mapping:
             return False
         start = _time.perf_counter()
         try:
-            payload = _pack(self.pool, self.fn, self.ref, self.form, calls)
+            payload = _pack(self.pool, self.fn, self.ref, self.form, calls, self.pool.backend)
         except Exception:  # an argument that does not pickle: these calls run here
             self.parts.append(self._run_here(len(self.parts), calls))
             return True

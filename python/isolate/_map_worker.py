@@ -132,8 +132,12 @@ def _resolve(ref):
                 obj = _import_guarded(module_name)
             except ImportError as e:
                 if _fresh and "subinterpreter" in str(e):
+                    # CPython's message names the module ("module X does not
+                    # support loading in subinterpreters"), its .name not always.
+                    words = str(e).split()
+                    name = e.name or (words[1] if words[:1] == ["module"] and len(words) > 1 else None)
                     raise ImportError(f"{e} (backend 'subinterp'; backend='process' can run it)",
-                                      name=e.name) from None
+                                      name=name) from None
                 raise
         for part in qualname.split("."):
             obj = getattr(obj, part)

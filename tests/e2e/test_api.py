@@ -72,7 +72,7 @@ def nap(x):
 
 def logged(x, log):
     with open(log, "a") as f:  # one line per call, whichever isolate runs it
-        f.write(f"{x}\n")
+        f.write(f"{x}\\n")
     return repr(x)
 '''
 
@@ -559,7 +559,7 @@ class Adaptive(ApiTestCase):
                     os._exit(7)
                 print(os.waitpid(pid, 0)[1] >> 8)
                 with multiprocessing.get_context("fork").Pool(2) as p:
-                    print(p.map(work.add, [1, 2], [3, 4]))
+                    print(p.starmap(work.add, [(1, 3), (2, 4)]))
                 print(isolate.map(work.slow, range(40)) == list(range(40)))
         ''')
         for via, r in self.run_each_way(path):
