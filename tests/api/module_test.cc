@@ -53,9 +53,9 @@ Outcome run_python(const std::string& code) {
 }
 
 const char* kPrelude =
-    "import json, sys, isolate\n"
+    "import sys, isolate\n"
     "P = isolate._Pool\n"
-    "preload = json.dumps({'path': sys.path, 'ref': None})\n"
+    "preload = isolate._preload(None)\n"
     "def error(*args):\n"
     "    try:\n"
     "        P(*args).close()\n"
@@ -109,7 +109,7 @@ TEST(ApiPool, AutoFallsBackToProcessesWhenAModuleRefusesSubInterpreters) {
                                "    import _testsinglephase\n"
                                "except ImportError:\n"
                                "    print('no _testsinglephase'); sys.exit(0)\n"
-                               "refusing = json.dumps({'path': sys.path, 'ref': ['single', 'f', None]})\n"
+                               "refusing = isolate._preload(('single', 'f', None))\n"
                                "p = P('auto', 1, refusing)\n"
                                "print(p.backend, p.refused_module)\n"
                                "p.close()\n"
