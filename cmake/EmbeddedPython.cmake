@@ -117,3 +117,19 @@ if(ISO_PY_lto)
   target_link_options(isolate_python INTERFACE
     "$<IF:$<BOOL:$<TARGET_PROPERTY:ISO_LINK_LTO>>,-flto=auto,-fno-lto>")
 endif()
+
+# iso_marshal_code(SOURCE FILENAME HEADER NAMESPACE NAME TARGET): generated/HEADER
+# holds SOURCE compiled by the embedded CPython and marshalled
+# (cmake/marshal_code.py), rebuilt when SOURCE changes, before TARGET builds.
+function(iso_marshal_code source filename header namespace name target)
+  set(out "${PROJECT_BINARY_DIR}/generated/${header}")
+  add_custom_command(
+    OUTPUT "${out}"
+    COMMAND "${ISO_PYTHON_EXECUTABLE}" -I "${PROJECT_SOURCE_DIR}/cmake/marshal_code.py" "${source}" "${filename}"
+            "${out}" "${namespace}" "${name}"
+    DEPENDS "${source}" "${PROJECT_SOURCE_DIR}/cmake/marshal_code.py"
+    COMMENT "Marshalling ${filename}" VERBATIM)
+  string(MAKE_C_IDENTIFIER "generate_${header}" generator)
+  add_custom_target(${generator} DEPENDS "${out}")
+  add_dependencies(${target} ${generator})
+endfunction()

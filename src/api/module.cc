@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "api_code.h"
+#include "api_marshalled.h"
 #include "isolate/pool.h"
 #include "isolate/python.h"
 #include "module.h"
@@ -183,7 +184,8 @@ PyObject* pool_next(PyObject* self, PyObject* args) {
                                            std::chrono::duration<double>(seconds < 0 ? 0 : seconds));
   std::optional<pool::ResultChunk> results;
   for (;;) {
-    const auto left = seconds < 0 ? Clock::duration(kSlice) : std::min<Clock::duration>(kSlice, deadline - Clock::now());
+    const auto left =
+        seconds < 0 ? Clock::duration(kSlice) : std::min<Clock::duration>(kSlice, deadline - Clock::now());
     Py_BEGIN_ALLOW_THREADS;
     results = pool->next_for(std::max<Clock::duration>(left, Clock::duration::zero()));
     Py_END_ALLOW_THREADS;
@@ -382,7 +384,8 @@ int module_exec(PyObject* module) {
   // through the calling code's __builtins__.
   PyObject* globals = PyModule_GetDict(module);
   if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) != 0) return -1;
-  PyObject* code = Py_CompileString(kApiSource, "<isolate>/isolate/__init__.py", Py_file_input);
+  PyObject* code = pool::code_locked(kApiCode, sizeof kApiCode, kApiCodeMagic, kApiSource,
+                                     "<isolate>/isolate/__init__.py");
   if (code == nullptr) return -1;
   PyObject* result = PyEval_EvalCode(code, globals, globals);
   Py_DECREF(code);

@@ -22,10 +22,12 @@ inline void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected)
 }
 
 // As futex_wait, giving up after `timeout_ns`.
-inline void futex_wait_for(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::uint64_t timeout_ns) {
+inline void futex_wait_for(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                           std::uint64_t timeout_ns) {
   const timespec limit{static_cast<time_t>(timeout_ns / 1'000'000'000),
                        static_cast<long>(timeout_ns % 1'000'000'000)};
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &limit, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &limit, nullptr,
+          0);
 }
 
 inline void futex_wake(std::atomic<std::uint32_t>& word, int count) {

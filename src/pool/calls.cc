@@ -2,8 +2,11 @@
 // by every backend (python/isolate/_map_worker.py does the per-item work).
 #include <nlohmann/json.hpp>
 
+#include <marshal.h>
 #include "internal.h"
+
 #include "map_worker_code.h"
+#include "map_worker_marshalled.h"
 #include "python/py_ref.h"
 
 namespace iso::pool {
@@ -109,8 +112,21 @@ void share_constants_locked(PyObject* fn_or_module) {
 #endif
 }
 
+PyObject* code_locked(const unsigned char* marshalled, std::size_t size, long magic, const char* source,
+                      const char* filename) {
+  if ((PyImport_GetMagicNumber() & 0xffff) == magic) {
+    PyObject* code = PyMarshal_ReadObjectFromString(reinterpret_cast<const char*>(marshalled),
+                                                    static_cast<Py_ssize_t>(size));
+    if (code != nullptr && PyCode_Check(code)) return code;
+    Py_XDECREF(code);
+    PyErr_Clear();
+  }
+  return Py_CompileString(source, filename, Py_file_input);
+}
+
 PyObject* worker_module_locked() {
-  Ref code(Py_CompileString(kMapWorkerSource, "<isolate>/_map_worker.py", Py_file_input));
+  Ref code(code_locked(kMapWorkerCode, sizeof kMapWorkerCode, kMapWorkerCodeMagic, kMapWorkerSource,
+                       "<isolate>/_map_worker.py"));
   return code ? PyImport_ExecCodeModule("_isolate_map_worker", code.p) : nullptr;
 }
 

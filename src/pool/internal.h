@@ -27,6 +27,13 @@ std::unique_ptr<Executor> make_threads_executor(PyObject* run_batch);
 std::unique_ptr<Executor> make_process_executor(PyObject* run_batch);
 void kill_worker_processes();
 
+// A code object from its build-time marshalled form (cmake/marshal_code.py),
+// or compiled from `source` when this libpython's bytecode magic differs
+// from the one it was marshalled with: a new reference, or nullptr with an
+// exception set.
+PyObject* code_locked(const unsigned char* marshalled, std::size_t size, long magic, const char* source,
+                      const char* filename);
+
 // python/isolate/_map_worker.py, (re)loaded as module _isolate_map_worker of
 // the current interpreter: a new reference, or nullptr with an exception set.
 PyObject* worker_module_locked();

@@ -11,8 +11,8 @@
 #include <thread>
 #include <unordered_set>
 
-#include "internal.h"
 #include "exec/futex.h"
+#include "internal.h"
 #include "isolate/conc/spsc_ring.h"
 #include "log.h"
 
@@ -275,7 +275,8 @@ bool MapPool::ended() const {
          (p.finished.load(std::memory_order_acquire) && p.outstanding.load(std::memory_order_acquire) == 0);
 }
 
-std::optional<ResultChunk> MapPool::Impl::take(std::optional<std::chrono::steady_clock::time_point> deadline) {
+std::optional<ResultChunk> MapPool::Impl::take(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
   for (;;) {
     const std::uint32_t seen = events.load(std::memory_order_acquire);
     if (cancelled.load(std::memory_order_acquire)) return std::nullopt;
