@@ -1,9 +1,11 @@
 // The Python side of a worker: loading TARGET and calling run_batch, shared
 // by every backend (python/isolate/_map_worker.py does the per-item work).
-#include <nlohmann/json.hpp>
-
+#include "internal.h"  // Python.h, before the C API's other headers
+// clang-format off
 #include <marshal.h>
-#include "internal.h"
+// clang-format on
+
+#include <nlohmann/json.hpp>
 
 #include "map_worker_code.h"
 #include "map_worker_marshalled.h"
