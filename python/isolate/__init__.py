@@ -786,8 +786,8 @@ def _release_warm_pool(slot, clean):
     _close([slot])
 
 
-# A function's costs as its last map measured them: the next map of it
-# starts with its workers at once, or without them, instead of measuring first.
+# A function's time per call as its last map measured it: the next map of it
+# sizes its chunks from the start, and sends its first batch at once.
 _learned = _weakref.WeakKeyDictionary()
 
 
@@ -811,9 +811,9 @@ class _Mapping:
         self.use_workers = slot is not None
         self.inline_size = 1
         self.open_part = None  # the last part while inline calls may still extend it
-        self.learned = _learned.get(fn, (0.0, None))  # (seconds per call, crossing per call) of fn's last map
-        if self.learned[0] > 0:
-            self.inline_size = max(1, min(_MAX_BATCH, int(_INLINE_SECONDS / self.learned[0])))
+        self.learned = _learned.get(fn, 0.0)  # seconds per call in fn's last map
+        if self.learned > 0:
+            self.inline_size = max(1, min(_MAX_BATCH, int(_INLINE_SECONDS / self.learned)))
 
     # -- the caller's loop
     def run(self, stacklevel):
@@ -878,13 +878,14 @@ class _Mapping:
     def _per_call(self):
         if self.inline_items:
             return self.inline_seconds / self.inline_items
-        return self.learned[0]
+        return self.learned
 
     def _crossing_per_call(self):
-        """What handing a call to a worker costs the caller; None before a batch went."""
-        if self.sent_items:
-            return self.crossing_seconds / self.sent_items
-        return self.learned[1]
+        """What handing a call to a worker costs the caller (CPU time, so
+        that a preempted caller does not mistake the wait for the cost);
+        None before this map sent a batch: each map measures it anew, since
+        one bad reading must not keep a function off its workers for good."""
+        return self.crossing_seconds / self.sent_items if self.sent_items else None
 
     def _sending_pays(self):
         if self.chunksize is not None:
@@ -896,9 +897,9 @@ class _Mapping:
         return crossing is None or crossing < _PAYS * per_call  # None: the first batch measures it
 
     def _learn(self):
-        """What this map measured, for the next map of the same function."""
-        if self.inline_items or self.sent_items:
-            _learned[self.fn] = (self._per_call(), self._crossing_per_call())
+        """The time per call, for the next map of the same function."""
+        if self.inline_items:
+            _learned[self.fn] = self._per_call()
 
     def _batch_size(self):
         if self.chunksize is not None:
@@ -953,7 +954,7 @@ class _Mapping:
         calls = self._take(size)
         if not calls:
             return False
-        start = _time.perf_counter()
+        start = _time.thread_time()
         try:
             payload = _pack(self.pool, self.fn, self.ref, self.form, calls, self.pool.backend)
         except Exception:  # an argument that does not pickle: these calls run here
@@ -964,7 +965,7 @@ class _Mapping:
         self.parts.append(None)
         self.pool.submit([(index, payload)])
         self.sent_items += len(calls)
-        self.crossing_seconds += _time.perf_counter() - start
+        self.crossing_seconds += _time.thread_time() - start
         return True
 
     def _collect(self, timeout):
@@ -974,7 +975,7 @@ class _Mapping:
         by_reference = isinstance(self.pool, _ThreadEngine)
         for index, ok, payload in answers:
             part, calls = self.out.pop(index)
-            start = _time.perf_counter()
+            start = _time.thread_time()
             if not by_reference and not ok and payload.startswith(_STALE):
                 # Forked before fn was (re)defined: these calls and the rest
                 # run here, and the next map forks a new pool.
@@ -987,7 +988,7 @@ class _Mapping:
                 at = min(failed)
                 self._failed(part, at, failed[at])
             self.parts[part] = values
-            self.crossing_seconds += _time.perf_counter() - start
+            self.crossing_seconds += _time.thread_time() - start
 
     def _run_here(self, part, calls):
         values, failures = [], []
