@@ -811,6 +811,7 @@ class _Mapping:
         self.use_workers = slot is not None
         self.inline_size = 1
         self.open_part = None  # the last part while inline calls may still extend it
+        self.estimated = False  # _crossing_may_pay ran
         self.learned = _learned.get(fn, 0.0)  # seconds per call in fn's last map
         if self.learned > 0:
             self.inline_size = max(1, min(_MAX_BATCH, int(_INLINE_SECONDS / self.learned)))
@@ -849,6 +850,9 @@ class _Mapping:
         if self.pool is None:
             if self.inline_seconds < _WORTH_A_POOL and (self.left < 0 or self.left * self._per_call() < _WORTH_A_POOL):
                 return False
+            if self.slot.pool is None and self.slot.backend != "threads" and not self._crossing_may_pay():
+                self.use_workers = False  # no pool is started for work that would not cross
+                return False
             self.slot.start()
             self.pool = self.slot.ready()
             if self.pool is None:
@@ -859,6 +863,33 @@ class _Mapping:
         if len(self.out) >= _IN_FLIGHT * self.pool.workers or not self._sending_pays():
             return False
         return self._send(self._batch_size())
+
+    def _crossing_may_pay(self):
+        """Before starting a pool (which takes CPU from the caller while
+        it starts): whether pickling a sample of calls and unpickling their
+        values costs less than _PAYS of running them. The sample runs here."""
+        if self.estimated:
+            return True
+        self.estimated = True
+        calls = self._take(max(1, min(_PROBE, int(_INLINE_SECONDS / max(self._per_call(), 1e-9)))))
+        values = []
+        start = _time.perf_counter()
+        failed = self._call_into(values, calls, len(self.parts))
+        self.inline_seconds += _time.perf_counter() - start
+        self.inline_items += len(calls)
+        self.parts.append(values)
+        self.open_part = values  # later inline chunks extend it
+        if not calls or failed:
+            return False
+        try:
+            blob = _pickle.dumps(values, _PROTOCOL)
+            start = _time.thread_time()
+            _pickle.dumps((self.form, calls), _PROTOCOL)
+            _pickle.loads(blob)
+            crossing = (_time.thread_time() - start) / len(calls)
+        except Exception:  # what does not pickle cannot cross
+            return False
+        return crossing < _PAYS * self._per_call()
 
     def _take_back_unstarted(self):
         """With nothing left to read, the batches no worker has started run
@@ -929,17 +960,11 @@ class _Mapping:
             self.parts.append(values)
         before = len(values)
         size = self.inline_size
-        calls = _itertools.islice(self.items, size)
         start = _time.perf_counter()
-        try:
-            values.extend(_builtins.map(self.fn, calls) if self.form == _ONE else _itertools.starmap(self.fn, calls))
-        except Exception as e:  # extend() kept the values before it: the failure's position
-            self._failed(len(self.parts) - 1, len(values), e)
-            ran = len(values) - before + 1
-        else:
-            ran = len(values) - before
-            self.read_all = ran < size
+        failed = self._call_into(values, _itertools.islice(self.items, size), len(self.parts) - 1)
         elapsed = _time.perf_counter() - start
+        ran = len(values) - before + failed
+        self.read_all = ran < size and not failed
         if self.left >= 0:
             self.left = max(0, self.left - ran)
         self.inline_items += ran
@@ -948,6 +973,17 @@ class _Mapping:
             self.inline_size = min(size * 2, _MAX_BATCH)
         elif elapsed > 2 * _INLINE_SECONDS and size > 1:
             self.inline_size = size // 2
+
+    def _call_into(self, values, calls, part):
+        """values.extend(fn(call) for call in calls), the loop in C; a failure
+        is recorded at its position in `part` (whose list `values` is) and
+        ends the loop. True if one did."""
+        try:
+            values.extend(_builtins.map(self.fn, calls) if self.form == _ONE else _itertools.starmap(self.fn, calls))
+        except Exception as e:  # extend() kept the values before it: the failure's position
+            self._failed(part, len(values), e)
+            return True
+        return False
 
     # -- batches
     def _send(self, size):
