@@ -18,7 +18,7 @@ CTEST_ARGS  ?=
 
 CMAKE_CONFIG = -DISO_PYTHON=$(if $(PYTHON),$(abspath $(PYTHON)))
 
-.PHONY: fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve install tidy format format-check clean
+.PHONY: fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api install tidy format format-check clean
 
 all: build
 
@@ -78,9 +78,14 @@ bench-run: bench
 	@scripts/bench-run.sh $(BUILD)
 	@scripts/bench-exec.sh $(BUILD)
 	@$(MAKE) --no-print-directory bench-serve
+	@$(MAKE) --no-print-directory bench-api
 	@$(BUILD)/bin/bench_pool_log
 
 # python3 vs isolate run vs isolate call per request, and 200 concurrent calls (issue 6).
+# isolate.map against a plain loop, multiprocessing and concurrent.futures (issue 15)
+bench-api: build
+	@$(BUILD)/bin/isolate run bench/map/api_bench.py
+
 bench-serve: build
 	@py=$$($(BUILD)/bin/isolate run -I -c 'import sys; print(sys.executable)'); \
 	  $$py bench/serve/serve_bench.py --isolate $(BUILD)/bin/isolate --python $$py
