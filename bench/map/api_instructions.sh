@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPS=${1:-5}
 count() {  # $1: calls, $2: way, $3: case
-  PYTHONHASHSEED=0 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+  PYTHONHASHSEED=0 valgrind --tool=cachegrind --trace-children=yes --cache-sim=no --cachegrind-out-file=/dev/null \
     build/bin/isolate run -c "
 import sys; sys.path.insert(0, 'bench/map')
 import isolate, work
