@@ -807,6 +807,7 @@ class _Mapping:
         self.read_all = False
         self.inline_items, self.inline_seconds = 0, 0.0
         self.sent_items, self.crossing_seconds = 0, 0.0
+        self.answered = False  # a batch's answer came back: the crossing is measured both ways
         self.pool = None
         self.use_workers = slot is not None
         self.inline_size = 1
@@ -850,8 +851,8 @@ class _Mapping:
         if self.pool is None:
             if self.inline_seconds < _WORTH_A_POOL and (self.left < 0 or self.left * self._per_call() < _WORTH_A_POOL):
                 return False
-            if self.slot.pool is None and self.slot.backend != "threads" and not self._crossing_may_pay():
-                self.use_workers = False  # no pool is started for work that would not cross
+            if self.slot.backend != "threads" and not self._crossing_may_pay():
+                self.use_workers = False  # no pool is started, or used, for work that would not cross
                 return False
             self.slot.start()
             self.pool = self.slot.ready()
@@ -865,9 +866,10 @@ class _Mapping:
         return self._send(self._batch_size())
 
     def _crossing_may_pay(self):
-        """Before starting a pool (which takes CPU from the caller while
-        it starts): whether pickling a sample of calls and unpickling their
-        values costs less than _PAYS of running them. The sample runs here."""
+        """Before the first batch, and before starting a pool (which takes
+        CPU from the caller while it starts): whether pickling a sample of
+        calls and unpickling their values costs less than _PAYS of running
+        them. The sample runs here."""
         if self.estimated:
             return True
         self.estimated = True
@@ -925,7 +927,11 @@ class _Mapping:
         if self.left >= 0 and self.left * per_call < _BATCH_SECONDS:
             return False  # what is left is done sooner here than a batch goes and comes back
         crossing = self._crossing_per_call()
-        return crossing is None or crossing < _PAYS * per_call  # None: the first batch measures it
+        if crossing is None:
+            return True  # the first batch measures it
+        if not self.answered:  # only the sending half is measured yet: more only if it is far below
+            return crossing < _PAYS / 4 * per_call
+        return crossing < _PAYS * per_call
 
     def _learn(self):
         """The time per call, for the next map of the same function."""
@@ -1020,6 +1026,7 @@ class _Mapping:
                 self.parts[part] = self._run_here(part, calls)
                 continue
             values, failed = payload if by_reference else _outcomes(ok, payload, len(calls))
+            self.answered = True
             if failed:
                 at = min(failed)
                 self._failed(part, at, failed[at])
