@@ -602,7 +602,7 @@ _INLINE_SECONDS = 0.001  # the caller's own chunks: how often it looks after the
 _BATCH_SECONDS = 0.004   # a worker's batch: enough work to hide its crossing
 _MAX_BATCH = 16384
 _PAYS = 0.4              # a worker gets calls while crossing costs the caller < this share of running them
-_PROBE = 256             # the first batch measures the crossing: at most this many calls
+_PROBE = 256             # the sample that estimates the crossing, and the first batch: at most this many calls
 _IN_FLIGHT = 2           # batches out per worker: one it runs, one waiting for it
 _WORTH_A_POOL = 0.002    # seconds of the caller's own work before a cold pool is started
 
