@@ -280,15 +280,17 @@ std::optional<ResultChunk> MapPool::Impl::take(
   for (;;) {
     const std::uint32_t seen = events.load(std::memory_order_acquire);
     if (cancelled.load(std::memory_order_acquire)) return std::nullopt;
+    bool skipped = false;  // a withdrawn chunk's empty answer: look again before sleeping
     if (outstanding.load(std::memory_order_acquire) == 0) {
       if (finished.load(std::memory_order_acquire)) return std::nullopt;
     } else {
-      for (std::size_t k = 0; k < workers.size(); ++k) {
+      for (std::size_t k = 0; k < workers.size() && !skipped; ++k) {
         Worker& w = *workers[(next_outbox + k) % workers.size()];
         if (std::optional<ResultChunk> results = w.outbox.try_pop()) {
           next_outbox = (next_outbox + k + 1) % workers.size();
           outstanding.fetch_sub(1, std::memory_order_acq_rel);
-          if (results->empty()) break;  // a withdrawn chunk's: nothing to hand over
+          skipped = results->empty();
+          if (skipped) continue;
           {
             const std::lock_guard guard(claims_lock);
             claimed.erase(results->front().index);
@@ -297,6 +299,7 @@ std::optional<ResultChunk> MapPool::Impl::take(
         }
       }
     }
+    if (skipped) continue;
     if (!deadline) {
       exec_detail::futex_wait(events, seen);
       continue;
