@@ -412,11 +412,10 @@ class PoolExecutor(_futures.Executor):
     see the functions that existed then.
     """
 
-    def __init__(self, max_workers=None, backend="auto", *, _preload=None):
+    def __init__(self, max_workers=None, backend="auto"):
         _refuse_while_importing()
         _check_max_workers(max_workers)
-        self._pool = _open_pool(backend, max_workers, _preload)
-        self._preload = _preload
+        self._pool = _open_pool(backend, max_workers, None)  # its functions come later
         self.backend = self._pool.backend
         self.max_workers = self._pool.workers
         self._submit_lock = _threading.Lock()
@@ -440,7 +439,7 @@ class PoolExecutor(_futures.Executor):
         if isinstance(pool, _ThreadEngine) and pool.watch_gil and (pool.gil_turned_on or _gil_enabled()):
             with self._submit_lock:
                 if self._pool is pool and not self._shutdown:
-                    self._pool = _pool_without_gil_threads(pool.workers, self._preload, stacklevel=5)
+                    self._pool = _pool_without_gil_threads(pool.workers, None, stacklevel=5)
                     self.backend = self._pool.backend
                     self._start_collector(self._pool)
                 pool = self._pool
