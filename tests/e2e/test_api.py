@@ -523,6 +523,35 @@ class Adaptive(ApiTestCase):
             self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
             self.assertEqual(r.stdout.decode().split(), ["True", "True"], via)
 
+    def test_inline_calls_raise_the_first_failure_whatever_the_input(self):
+        # The caller's chunks read lists and tuples by slices and anything
+        # else through its iterator; every way raises at the first failure.
+        path = self.script("inline_fail.py", '''
+            import isolate, work
+            def late(x):
+                if x in (4321, 9000):
+                    raise ValueError(f"late {x}")
+                return x
+            def late_sum(a, b):
+                return late(a + b)
+            n = 10000
+            for calls in (list(range(n)), tuple(range(n)), range(n), (x for x in range(n))):
+                try:
+                    isolate.map(late, calls, max_workers=1)
+                except ValueError as e:
+                    print(type(calls).__name__, e)
+            try:
+                isolate.map(late_sum, list(range(n)), tuple(range(n)), max_workers=1)
+            except ValueError as e:
+                print("star", e)
+            print(isolate.map(abs, tuple(range(0, -5, -1)), max_workers=1))
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().splitlines(),
+                             ["list late 4321", "tuple late 4321", "range late 4321", "generator late 4321",
+                              "star late 9000", "[0, 1, 2, 3, 4]"], via)
+
     def test_a_function_redefined_after_the_fork_is_not_run_stale(self):
         # Forked workers have the functions of their fork time: one defined
         # or redefined later runs on the caller, and the next map forks anew.
