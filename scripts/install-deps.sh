@@ -14,6 +14,7 @@ packages=(
   valgrind clang-format clang-tidy
   libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libtbb-dev
   clang libclang-rt-14-dev
+  libopenmpi-dev openmpi-bin
 )
 for group in "$@"; do
   case "$group" in

@@ -3,6 +3,8 @@
 // the main thread collects answers and the ordered writer puts them out in
 // input order. A semaphore of kMaxInFlight items (read but not yet written)
 // bounds memory whatever the input size; a signal thread owns Ctrl-C.
+// Under MPI, rank 0 runs all of this with the coordinator in the pool's
+// place (src/cluster/), and every other rank serves chunks from its own pool.
 #include "map_command.h"
 
 #include <fcntl.h>
@@ -21,6 +23,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cluster/coordinator.h"
+#include "cluster/engine.h"
+#include "cluster/rank.h"
+#include "cluster/transport.h"
 #include "isolate/conc/sharded_lru.h"
 #include "isolate/pool.h"
 #include "map_io.h"
@@ -29,7 +35,9 @@ namespace iso::cli {
 
 namespace {
 
+// Items read and not yet written, per rank (one rank: the whole run).
 constexpr std::ptrdiff_t kMaxInFlight = 16384;
+constexpr std::ptrdiff_t kMaxRanks = 1 << 16;
 
 using Clock = std::chrono::steady_clock;
 
@@ -48,12 +56,15 @@ int open_or_fail(const std::string& path, int flags, const char* what) {
 
 // Everything the stages share.
 struct Run {
-  explicit Run(const MapOptions& o) : options(o) {}
+  Run(const MapOptions& o, cluster::Engine& e)
+      : options(o), engine(&e), max_in_flight(kMaxInFlight * std::min<std::ptrdiff_t>(e.ranks(), kMaxRanks)),
+        in_flight(max_in_flight) {}
   const MapOptions& options;
-  pool::MapPool* pool = nullptr;
+  cluster::Engine* engine;
   OrderedWriter* writer = nullptr;
   LineReader* reader = nullptr;
-  std::counting_semaphore<kMaxInFlight> in_flight{kMaxInFlight};
+  const std::ptrdiff_t max_in_flight;
+  std::counting_semaphore<kMaxInFlight * kMaxRanks> in_flight;
   std::unique_ptr<conc::ShardedLru<std::string, std::string>> memo;
   std::mutex memo_keys_lock;
   std::unordered_map<std::uint64_t, std::string> memo_keys;  // index -> argument line, while in flight
@@ -62,19 +73,21 @@ struct Run {
   std::atomic<bool> input_done{false};
   std::string input_error;
   std::size_t fixed_chunk = 0;   // 0: automatic
+  std::uint64_t first_index = 0;  // --resume: the items before it were done by an earlier run
   std::uint64_t input_size = 0;  // a regular file's size, for the ETA
   Clock::time_point started = Clock::now();
 };
 
 std::size_t chunk_size(const Run& run) {
-  return run.fixed_chunk != 0 ? run.fixed_chunk : run.pool->chunk_size(kMaxInFlight);
+  return run.fixed_chunk != 0 ? run.fixed_chunk
+                              : run.engine->chunk_size(static_cast<std::size_t>(run.max_in_flight));
 }
 
 void dispatch(Run& run) {
   pool::ItemChunk chunk;
-  std::uint64_t index = 0;
+  std::uint64_t index = run.first_index;
   const auto submit = [&] {
-    if (!chunk.empty()) run.pool->submit(std::exchange(chunk, {}));
+    if (!chunk.empty()) run.engine->submit(std::exchange(chunk, {}));
   };
   try {
     for (;;) {
@@ -102,7 +115,7 @@ void dispatch(Run& run) {
   }
   submit();
   run.input_done = true;
-  run.pool->finish();
+  run.engine->finish();
 }
 
 void remember(Run& run, const pool::Result& r) {
@@ -119,14 +132,15 @@ void remember(Run& run, const pool::Result& r) {
 
 std::string summary(const Run& run, const char* how) {
   const double seconds = std::chrono::duration<double>(Clock::now() - run.started).count();
-  const std::uint64_t done = run.writer->written();
+  const std::uint64_t done = run.writer->written() - run.first_index;
+  std::string extra;
+  if (run.first_index > 0) extra += " after " + std::to_string(run.first_index) + " resumed";
+  if (run.memo) extra += ", " + std::to_string(run.memo_hits.load()) + " memo hits";
   char text[512];
-  std::snprintf(text, sizeof text,
-                "isolate map: %s%llu items, %llu failed%s, %.2f s, %.0f items/s, %s x %u\n", how,
-                static_cast<unsigned long long>(done), static_cast<unsigned long long>(run.writer->failed()),
-                run.memo ? (", " + std::to_string(run.memo_hits.load()) + " memo hits").c_str() : "", seconds,
-                seconds > 0 ? static_cast<double>(done) / seconds : 0.0,
-                std::string(pool::backend_name(run.pool->backend())).c_str(), run.pool->workers());
+  std::snprintf(text, sizeof text, "isolate map: %s%llu items%s, %llu failed, %.2f s, %.0f items/s, %s\n", how,
+                static_cast<unsigned long long>(done), extra.c_str(),
+                static_cast<unsigned long long>(run.writer->failed()), seconds,
+                seconds > 0 ? static_cast<double>(done) / seconds : 0.0, run.engine->describe().c_str());
   return text;
 }
 
@@ -153,15 +167,15 @@ void show_progress(Run& run, const std::atomic<bool>& done) {
   while (!done.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     const double seconds = std::chrono::duration<double>(Clock::now() - run.started).count();
-    const std::uint64_t written = run.writer->written();
+    const std::uint64_t written = run.writer->written() - run.first_index;
     const double rate = seconds > 0 ? static_cast<double>(written) / seconds : 0;
     std::string eta;
     if (run.input_size > 0 && run.reader->bytes_read() > 0 && rate > 0) {
+      // Items in the whole input, from the bytes per line so far (resumed lines included).
       const double total = static_cast<double>(run.items_read.load()) * static_cast<double>(run.input_size) /
                            static_cast<double>(run.reader->bytes_read());
-      eta = ", ETA " +
-            std::to_string(static_cast<long>(std::max(0.0, (total - static_cast<double>(written)) / rate))) +
-            " s";
+      const double left = total - static_cast<double>(run.writer->written());
+      eta = ", ETA " + std::to_string(static_cast<long>(std::max(0.0, left / rate))) + " s";
     }
     std::fprintf(stderr, "\r\033[Kisolate map: %llu done, %.0f items/s%s",
                  static_cast<unsigned long long>(written), rate, eta.c_str());
@@ -175,10 +189,11 @@ std::string without_prefix(std::string_view message) {
   return std::string(message);
 }
 
-std::unique_ptr<pool::MapPool> start_pool(const pool::Options& options) {
+// Every rank of an MPI job starts its own pool; only rank 0 speaks of it (`warn`).
+std::unique_ptr<pool::MapPool> start_pool(const pool::Options& options, bool warn) {
   try {
     auto started = std::make_unique<pool::MapPool>(options);
-    if (!started->refused_module().empty()) {
+    if (warn && !started->refused_module().empty()) {
       std::fprintf(
           stderr,
           "isolate: warning: module %s refuses to load in a sub-interpreter; using the process backend\n",
@@ -193,51 +208,126 @@ std::unique_ptr<pool::MapPool> start_pool(const pool::Options& options) {
   }
 }
 
-int map_main(const MapOptions& o) {
-  pool::Options pool_options;
-  pool_options.target = o.target;
-  pool_options.star = o.star;
-  pool_options.workers = pool::resolve_workers(o.workers);
-  const pool::BackendChoice backend = pool::choose_backend(o.backend, "--backend");
-  pool_options.backend = backend.backend;
-  pool_options.fall_back = backend.automatic;
-  std::size_t fixed_chunk = 0;
+// What the options ask for, checked before anything starts.
+struct Settings {
+  pool::Options pool;
+  std::size_t fixed_chunk = 0;  // 0: automatic
+  OutputFormat format = OutputFormat::values;
+};
+
+Settings settings_of(const MapOptions& o) {
+  Settings settings;
+  settings.pool.target = o.target;
+  settings.pool.star = o.star;
+  try {
+    settings.pool.workers = pool::resolve_workers(o.workers);
+    const pool::BackendChoice backend = pool::choose_backend(o.backend, "--backend");
+    settings.pool.backend = backend.backend;
+    settings.pool.fall_back = backend.automatic;
+  } catch (const pool::Error& e) {
+    throw UsageError{without_prefix(e.what())};
+  }
   if (o.chunk != "auto") {
     char* end = nullptr;
     const unsigned long n = std::strtoul(o.chunk.c_str(), &end, 10);
     if (end == o.chunk.c_str() || *end != '\0' || n == 0 || n > 1000000 || o.chunk[0] == '-') {
       throw UsageError{"--chunk " + o.chunk + ": expected auto or a number from 1 to 1000000"};
     }
-    fixed_chunk = n;
+    settings.fixed_chunk = n;
   }
-  const OutputFormat format = o.format == "records" ? OutputFormat::records : OutputFormat::values;
+  if (o.resume && o.output == "-") throw UsageError{"--resume needs --output FILE: it continues that file"};
+  settings.format = o.format == "records" ? OutputFormat::records : OutputFormat::values;
+  return settings;
+}
 
-  const int in_fd = o.input == "-" ? STDIN_FILENO : open_or_fail(o.input, O_RDONLY, "input");
-  const int out_fd =
-      o.output == "-" ? dup(STDOUT_FILENO) : open_or_fail(o.output, O_WRONLY | O_CREAT | O_TRUNC, "output");
-  const int errors_fd =
-      o.errors.empty() ? -1 : open_or_fail(o.errors, O_WRONLY | O_CREAT | O_TRUNC, "errors file");
-  // Whatever the function prints (Python or C) goes to stderr: stdout
-  // carries results only.
-  dup2(STDERR_FILENO, STDOUT_FILENO);
-
-  // Signals go to the signal thread alone: block them before any thread starts.
+// Signals go to one thread alone: block them before any other thread starts.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, s);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
+
+// Every rank but 0 of an MPI job: its pool serves rank 0's chunks. Whatever
+// stops its start is said to rank 0, which reports it and stops the job.
+int rank_main(const MapOptions& o, cluster::Transport& transport) {
+  dup2(STDERR_FILENO, STDOUT_FILENO);  // what the function prints; results go through rank 0
+  std::thread([set = block_stop_signals()] {
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    pool::MapPool::kill_worker_processes();
+    pool::EmbeddedPython::quick_exit(128 + sig);
+  }).detach();
+  std::string error;
+  std::unique_ptr<pool::EmbeddedPython> interpreter;
+  std::unique_ptr<pool::MapPool> pool;
+  try {
+    const Settings settings = settings_of(o);
+    interpreter = std::make_unique<pool::EmbeddedPython>();
+    pool = start_pool(settings.pool, false);
+  } catch (const UsageError& e) {
+    error = e.message;
+  } catch (const pool::Error& e) {
+    error = without_prefix(e.what());
+  }
+  const int status = cluster::serve_rank(transport, pool.get(), error);
+  pool.reset();
+  return status;
+}
+
+// One machine, or rank 0 of an MPI job (`transport` not null).
+int coordinator_main(const MapOptions& o, cluster::Transport* transport, bool& coordinating) {
+  const Settings settings = settings_of(o);
+  const int in_fd = o.input == "-" ? STDIN_FILENO : open_or_fail(o.input, O_RDONLY, "input");
+  const int out_flags = O_CREAT | (o.resume ? O_RDWR : O_WRONLY | O_TRUNC);
+  const int out_fd = o.output == "-" ? dup(STDOUT_FILENO) : open_or_fail(o.output, out_flags, "output");
+  const int errors_fd = o.errors.empty() ? -1 : open_or_fail(o.errors, out_flags, "errors file");
+  LineReader reader(in_fd);
+  Resumed resumed;
+  if (o.resume) {
+    try {
+      resumed = resume_output(out_fd, settings.format, errors_fd);
+      for (std::uint64_t i = 0; i < resumed.done; ++i) {
+        if (!reader.next()) {
+          throw UsageError{"--resume: " + o.output + " has " + std::to_string(resumed.done) +
+                           " lines but the input only " + std::to_string(i) + ": not this input's output"};
+        }
+      }
+    } catch (const std::runtime_error& e) {
+      throw UsageError{e.what()};
+    }
+  }
+  // Whatever the function prints (Python or C) goes to stderr: stdout
+  // carries results only.
+  dup2(STDERR_FILENO, STDOUT_FILENO);
+  const sigset_t stop_signals = block_stop_signals();
 
   pool::EmbeddedPython interpreter;
-  std::unique_ptr<pool::MapPool> pool = start_pool(pool_options);
+  std::unique_ptr<pool::MapPool> pool = start_pool(settings.pool, true);
+  std::unique_ptr<cluster::Engine> engine;
+  if (transport != nullptr) {
+    try {
+      engine = std::make_unique<cluster::Coordinator>(*transport, *pool);
+    } catch (const cluster::Error& e) {
+      coordinating = true;  // the coordinator has told every rank to stop
+      throw UsageError{e.what()};
+    }
+    coordinating = true;
+  } else {
+    engine = std::make_unique<cluster::LocalEngine>(*pool);
+  }
 
-  LineReader reader(in_fd);
-  OrderedWriter writer(out_fd, format, errors_fd);
-  Run run(o);
-  run.pool = pool.get();
+  OrderedWriter writer(out_fd, settings.format, errors_fd);
+  writer.start_at(resumed.done, resumed.failed);
+  Run run(o, *engine);
   run.writer = &writer;
   run.reader = &reader;
-  run.fixed_chunk = fixed_chunk;
+  run.fixed_chunk = settings.fixed_chunk;
+  run.first_index = resumed.done;
+  run.items_read = resumed.done;
   if (o.memo > 0) run.memo = std::make_unique<conc::ShardedLru<std::string, std::string>>(o.memo);
   struct stat st {};
   if (fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode)) run.input_size = static_cast<std::uint64_t>(st.st_size);
@@ -250,7 +340,7 @@ int map_main(const MapOptions& o) {
   std::thread dispatcher(dispatch, std::ref(run));
 
   try {
-    while (std::optional<pool::ResultChunk> results = pool->next()) {
+    while (std::optional<pool::ResultChunk> results = engine->next()) {
       for (pool::Result& r : *results) {
         if (run.memo) remember(run, r);
         writer.add(std::move(r));
@@ -279,10 +369,34 @@ int map_main(const MapOptions& o) {
   }
   if (!o.quiet) std::fputs(summary(run, "").c_str(), stderr);
   const bool failed = writer.failed() > 0 || !run.input_error.empty();
+  engine.reset();
   pool.reset();
   close(out_fd);
   if (errors_fd >= 0) close(errors_fd);
   return failed ? 1 : 0;
+}
+
+int map_main(const MapOptions& o) {
+  std::unique_ptr<cluster::Transport> transport;
+  if (o.mpi || cluster::launched_by_mpi()) {
+    try {
+      transport = std::make_unique<cluster::Transport>();
+    } catch (const cluster::Error& e) {
+      throw UsageError{e.what()};
+    }
+    if (transport->rank() != 0) return rank_main(o, *transport);
+  }
+  bool coordinating = false;
+  try {
+    return coordinator_main(o, transport.get(), coordinating);
+  } catch (const UsageError&) {
+    if (transport && !coordinating) cluster::Coordinator::stop_all(*transport);
+    throw;
+  } catch (const cluster::Error& e) {  // the job cannot go on: MPI ends every rank
+    std::fprintf(stderr, "isolate: map: %s\n", e.what());
+    pool::MapPool::kill_worker_processes();
+    transport->abort(2);
+  }
 }
 
 }  // namespace
@@ -304,6 +418,9 @@ CLI::App* add_map_command(CLI::App& app, MapOptions& o) {
       ->check(CLI::IsMember({"values", "records"}));
   map->add_flag("--progress", o.progress, "show items/s and ETA on stderr (default on a terminal)");
   map->add_flag("--quiet,-q", o.quiet, "no progress and no summary line");
+  map->add_flag("--resume", o.resume,
+                "keep the complete lines of an earlier run's --output and run only the items after them");
+  map->add_flag("--mpi", o.mpi, "run as a rank of an MPI job (detected under mpirun and srun; ISO_MPI=0: never)");
   return map;
 }
 

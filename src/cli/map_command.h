@@ -20,6 +20,8 @@ struct MapOptions {
   std::string format = "values";
   bool progress = false;
   bool quiet = false;
+  bool resume = false;  // keep what an earlier run wrote to --output and run the rest
+  bool mpi = false;     // run as one rank of an MPI job even where no launcher is detected
 };
 
 CLI::App* add_map_command(CLI::App& app, MapOptions& options);

@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <functional>
+#include <string_view>
+#include <vector>
 #include <stdexcept>
 #include <system_error>
 
@@ -119,9 +123,83 @@ std::uint64_t OrderedWriter::failed() const {
   return failed_;
 }
 
+void OrderedWriter::start_at(std::uint64_t index, std::uint64_t failed) {
+  const std::lock_guard guard(lock_);
+  next_index_ = index;
+  failed_ = failed;
+}
+
 std::uint64_t OrderedWriter::pending() const {
   const std::lock_guard guard(lock_);
   return held_.size();
+}
+
+namespace {
+
+// Calls `line(text)` for each complete line of fd from its start until it
+// returns false; returns the offset just past the last line it accepted.
+std::uint64_t complete_lines(int fd, const std::function<bool(std::string_view)>& line) {
+  std::string carry;
+  std::uint64_t kept = 0;
+  std::vector<char> block(kReadSize);
+  for (std::uint64_t at = 0;;) {
+    const ssize_t n = pread(fd, block.data(), block.size(), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(std::string("cannot read the output to resume: ") + std::strerror(errno));
+    if (n == 0) return kept;
+    at += static_cast<std::uint64_t>(n);
+    carry.append(block.data(), static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = carry.find('\n', start)) != std::string::npos; start = nl + 1) {
+      if (!line(std::string_view(carry).substr(start, nl - start))) return kept;
+      kept += nl + 1 - start;
+    }
+    carry.erase(0, start);
+  }
+}
+
+// The index of a record line `{"i": N, ...`, and whether it is an error record.
+std::optional<std::pair<std::uint64_t, bool>> record_index(std::string_view line) {
+  constexpr std::string_view kHead = "{\"i\": ";
+  if (!line.starts_with(kHead)) return std::nullopt;
+  line.remove_prefix(kHead.size());
+  std::uint64_t index = 0;
+  const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), index);
+  if (ec != std::errc()) return std::nullopt;
+  return std::pair{index, std::string_view(end, line.data() + line.size() - end).starts_with(", \"error\": ")};
+}
+
+void keep_only(int fd, std::uint64_t size) {
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0 || lseek(fd, 0, SEEK_END) < 0)
+    throw std::runtime_error(std::string("cannot resume the output: ") + std::strerror(errno));
+}
+
+}  // namespace
+
+Resumed resume_output(int out_fd, OutputFormat format, int errors_fd) {
+  Resumed resumed;
+  keep_only(out_fd, complete_lines(out_fd, [&](std::string_view line) {
+              if (format == OutputFormat::records) {
+                const auto record = record_index(line);
+                if (!record || record->first != resumed.done)
+                  throw std::runtime_error("line " + std::to_string(resumed.done + 1) +
+                                           " of the output is not this command's record " +
+                                           std::to_string(resumed.done) + ": not resuming");
+                resumed.failed += record->second ? 1 : 0;
+              }
+              ++resumed.done;
+              return true;
+            }));
+  if (errors_fd < 0) return resumed;
+  std::uint64_t errors = 0;
+  keep_only(errors_fd, complete_lines(errors_fd, [&](std::string_view line) {
+              const auto record = record_index(line);
+              if (!record || record->first >= resumed.done) return false;  // written ahead of the output
+              ++errors;
+              return true;
+            }));
+  if (format == OutputFormat::values) resumed.failed = errors;
+  return resumed;
 }
 
 }  // namespace iso::cli

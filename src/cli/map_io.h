@@ -48,6 +48,8 @@ class OrderedWriter {
   std::uint64_t written() const;
   std::uint64_t failed() const;
   std::uint64_t pending() const;  // results held back waiting for an earlier index
+  // --resume: the first index to come is `index`, and `failed` items before it failed.
+  void start_at(std::uint64_t index, std::uint64_t failed);
 
  private:
   void append_line(const pool::Result& r);
@@ -62,5 +64,16 @@ class OrderedWriter {
   std::string out_buffer_;
   std::string errors_buffer_;
 };
+
+// --resume: what an earlier run of the same command left. Keeps the
+// complete lines of the output (a last line cut short by a kill is dropped)
+// and, in the errors file, the records of those items; leaves both files
+// positioned at their end. Throws std::runtime_error on a read error, or on
+// an output whose records are not this command's.
+struct Resumed {
+  std::uint64_t done = 0;    // items whose line is complete: the input's first `done` lines
+  std::uint64_t failed = 0;  // of those, the failures the files tell (records, or the errors file)
+};
+Resumed resume_output(int out_fd, OutputFormat format, int errors_fd);
 
 }  // namespace iso::cli

@@ -1,0 +1,185 @@
+#include "coordinator.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "messages.h"
+
+namespace iso::cluster {
+
+namespace {
+
+using std::chrono::microseconds;
+
+// How long the loop sleeps when nothing moved: short at first, so a rank's
+// request is answered at once, then up to 1 ms, so an idle coordinator does
+// not take a core from the pool beside it.
+constexpr microseconds kFirstWait{50};
+constexpr microseconds kLongestWait{1000};
+
+// The same: how many chunks a pool keeps queued to hide the hand-over.
+std::size_t chunks_held(unsigned workers) { return 2 * static_cast<std::size_t>(workers); }
+
+}  // namespace
+
+Coordinator::Coordinator(Transport& transport, pool::MapPool& local)
+    : transport_(transport), local_(local), ranks_(static_cast<std::size_t>(transport.size())),
+      local_cap_(chunks_held(local.workers())) {
+  ranks_[0].workers = local.workers();
+  ranks_[0].backend = pool::backend_name(local.backend());
+  std::string failures;
+  for (std::size_t greeted = 1; greeted < ranks_.size();) {
+    std::optional<Transport::Envelope> e = transport_.poll();
+    if (!e) {
+      std::this_thread::sleep_for(kFirstWait);
+      continue;
+    }
+    const std::string bytes = transport_.receive(*e);
+    if (e->tag != Tag::hello) throw Error("rank " + std::to_string(e->from) + " spoke before it said hello");
+    const Hello hello = decode_hello(bytes);
+    Rank& r = ranks_[static_cast<std::size_t>(e->from)];
+    r.workers = hello.workers;
+    r.credits = hello.credits;
+    r.backend = hello.backend;
+    if (!hello.ok) failures += (failures.empty() ? "rank " : "; rank ") + std::to_string(e->from) + ": " + hello.message;
+    ++greeted;
+  }
+  if (!failures.empty()) {
+    stop_all(transport_);
+    throw Error(failures);
+  }
+}
+
+void Coordinator::stop_all(Transport& transport) {
+  for (int r = 1; r < transport.size(); ++r) transport.send(r, Tag::stop, {});
+}
+
+void Coordinator::submit(pool::ItemChunk chunk) {
+  const std::lock_guard guard(lock_);
+  pending_.push_back(std::move(chunk));
+}
+
+void Coordinator::finish() {
+  const std::lock_guard guard(lock_);
+  finished_ = true;
+}
+
+std::size_t Coordinator::chunk_size(std::size_t max_in_flight) const {
+  unsigned total = 0;
+  for (const Rank& r : ranks_) total += r.workers;
+  // The local pool measures the cost per item; its share of the items in flight is its share of the workers.
+  return local_.chunk_size(max_in_flight * local_.workers() / std::max(1u, total));
+}
+
+std::string Coordinator::describe() const {
+  unsigned total = 0;
+  bool same = true;
+  for (const Rank& r : ranks_) {
+    total += r.workers;
+    same = same && r.backend == ranks_[0].backend;
+  }
+  return (same ? ranks_[0].backend : std::string("mixed backends")) + ", " + std::to_string(ranks_.size()) +
+         (ranks_.size() == 1 ? " rank, " : " ranks, ") + std::to_string(total) + (total == 1 ? " worker" : " workers");
+}
+
+std::optional<pool::ResultChunk> Coordinator::next() {
+  microseconds wait = kFirstWait;
+  for (;;) {
+    if (!ready_.empty()) {
+      pool::ResultChunk chunk = std::move(ready_.front());
+      ready_.pop_front();
+      return chunk;
+    }
+    if (ended_) return std::nullopt;
+    const bool moved = take_messages() | hand_out() | take_local(std::chrono::nanoseconds(0));
+    if (!ready_.empty()) continue;
+    if (everything_answered()) {
+      for (int r = 1; r < transport_.size(); ++r) transport_.send(r, Tag::end, {});
+      local_.finish();
+      ended_ = true;
+      return std::nullopt;
+    }
+    if (moved) {
+      wait = kFirstWait;
+      continue;
+    }
+    // Nothing moved: sleep where an answer of the local pool wakes us at once.
+    if (!take_local(wait)) wait = std::min(wait * 2, kLongestWait);
+  }
+}
+
+bool Coordinator::take_messages() {
+  bool moved = false;
+  while (std::optional<Transport::Envelope> e = transport_.poll()) {
+    moved = true;
+    const std::string bytes = transport_.receive(*e);
+    if (e->tag != Tag::results) throw Error("rank " + std::to_string(e->from) + " sent an unexpected message");
+    Answers answers = decode_answers(bytes);
+    Rank& r = ranks_[static_cast<std::size_t>(e->from)];
+    r.credits += answers.credits;
+    r.out -= std::min<std::uint64_t>(r.out, answers.chunks.size());
+    for (pool::ResultChunk& chunk : answers.chunks) ready_.push_back(std::move(chunk));
+  }
+  return moved;
+}
+
+bool Coordinator::hand_out() {
+  std::vector<std::pair<int, std::vector<pool::ItemChunk>>> sends;
+  std::vector<pool::ItemChunk> local;
+  {
+    const std::lock_guard guard(lock_);
+    if (pending_.empty()) return false;
+    // Round the ranks one chunk at a time, so that a short input is spread
+    // over every pool rather than filling the first one's credits.
+    std::vector<std::vector<pool::ItemChunk>> batch(ranks_.size());
+    for (bool any = true; any && !pending_.empty();) {
+      any = false;
+      for (std::size_t r = 0; r < ranks_.size() && !pending_.empty(); ++r) {
+        const bool room = r == 0 ? local_cap_ > 0 && batch[0].size() + local_out_ < local_cap_ : ranks_[r].credits > 0;
+        if (!room) continue;
+        batch[r].push_back(std::move(pending_.front()));
+        pending_.pop_front();
+        if (r != 0) --ranks_[r].credits;
+        any = true;
+      }
+    }
+    local = std::move(batch[0]);
+    for (std::size_t r = 1; r < ranks_.size(); ++r)
+      if (!batch[r].empty()) sends.emplace_back(static_cast<int>(r), std::move(batch[r]));
+  }
+  for (auto& [r, chunks] : sends) {
+    ranks_[static_cast<std::size_t>(r)].out += chunks.size();
+    transport_.send(r, Tag::work, encode(chunks));
+  }
+  for (pool::ItemChunk& chunk : local) {
+    ++local_out_;
+    local_.submit(std::move(chunk));
+  }
+  return !sends.empty() || !local.empty();
+}
+
+bool Coordinator::take_local(std::chrono::nanoseconds wait) {
+  if (local_out_ == 0) {
+    if (wait.count() > 0) std::this_thread::sleep_for(wait);
+    return false;
+  }
+  bool moved = false;
+  while (std::optional<pool::ResultChunk> chunk = local_.next_for(wait)) {
+    --local_out_;
+    ready_.push_back(std::move(*chunk));
+    moved = true;
+    wait = std::chrono::nanoseconds(0);
+    if (local_out_ == 0) break;
+  }
+  return moved;
+}
+
+bool Coordinator::everything_answered() {
+  if (local_out_ != 0) return false;
+  for (const Rank& r : ranks_)
+    if (r.out != 0) return false;
+  const std::lock_guard guard(lock_);
+  return finished_ && pending_.empty();
+}
+
+}  // namespace iso::cluster
