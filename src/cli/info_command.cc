@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cluster/transport.h"
 #include "isolate/python.h"
 #include "isolate/version.h"
 
@@ -18,9 +19,10 @@ std::string info_text() {
       "python_executable: {}\n"
       "libpython_static:  {}\n"
       "gil_disabled:      {}\n"
-      "backends:          {}\n",
+      "backends:          {}\n"
+      "mpi:               {}\n",
       kVersion, info.version, info.executable, info.libpython_static ? "yes" : "no",
-      info.gil_disabled ? "yes" : "no", fmt::join(info.backends, " "));
+      info.gil_disabled ? "yes" : "no", fmt::join(info.backends, " "), cluster::mpi_description());
 }
 
 std::string info_json() {
@@ -31,6 +33,7 @@ std::string info_json() {
       {"isolate_version", kVersion},          {"python_version", info.version},
       {"python_executable", info.executable}, {"libpython_static", info.libpython_static},
       {"gil_disabled", info.gil_disabled},    {"backends", backends},
+      {"mpi", cluster::mpi_description()},
   };
   return doc.dump() + "\n";
 }
