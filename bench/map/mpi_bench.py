@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""`isolate map` over MPI ranks against one machine, and rank 0's ceiling.
+
+    bench/map/mpi_bench.py --isolate build/bin/isolate [--rounds 5] [--cases a,b,c,z]
+
+Cases a, b, c are map_bench.py's (200 x ~20 ms heavy, 100,000 x tiny,
+20,000 x JSON records). Each is run, interleaved round by round, as
+`isolate map -j 2` on one machine, `mpirun -np 2 isolate map -j 1` (two
+ranks of one worker: the same two cores, every chunk of rank 1 crossing
+MPI), and `mpirun -np 1 isolate map -j 2` (the coordinator without a
+remote rank). mpirun's own start (`mpirun -np 2 true`) is timed in the same
+rounds and shown, since a job pays it once. Case z is the coordinator's
+ceiling: 400,000 no-op items (`work.same`) of ~60 bytes and 40,000 of ~2 KB
+through `mpirun -np 2` and `-np 3`: items/s and MB/s (input and output)
+through rank 0.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from map_bench import make_inputs, timed  # noqa: E402
+
+MPIRUN = [shutil.which("mpirun") or "mpirun", "--allow-run-as-root", "--oversubscribe"]
+
+
+def ways(isolate, func, path):
+    run = [isolate, "map", f"work:{func}", "--input", path, "--output", os.devnull, "-q"]
+    return {
+        "isolate map -j 2": [*run, "-j", "2"],
+        "mpirun -np 2 isolate map -j 1": [*MPIRUN, "-np", "2", *run, "-j", "1"],
+        "mpirun -np 1 isolate map -j 2": [*MPIRUN, "--bind-to", "none", "-np", "1", *run, "-j", "2"],
+        "mpirun -np 2 true (the launcher alone)": [*MPIRUN, "-np", "2", "true"],
+    }
+
+
+def medians(cmds, rounds, label):
+    samples = {name: [] for name in cmds}
+    names = list(cmds)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            print(f"  {label}: {name} (round {r + 1})", file=sys.stderr, flush=True)
+            samples[name].append(timed(cmds[name]))
+    return {k: statistics.median(v) for k, v in samples.items()}, samples
+
+
+def overhead_cases(opts, tmp):
+    print("| case | command | median s | vs one machine | less the launcher | vs one machine, less the launcher | spread |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for case, (func, path, _) in make_inputs(tmp, False).items():
+        if case[0] not in opts.cases.split(","):
+            continue
+        med, samples = medians(ways(opts.isolate, func, path), opts.rounds, case)
+        one, launcher = med["isolate map -j 2"], med["mpirun -np 2 true (the launcher alone)"]
+        for name, m in med.items():
+            spread = (max(samples[name]) - min(samples[name])) / m
+            if "true" in name:
+                print(f"| {case} | {name} | {m:.3f} | | | | {spread:.0%} |")
+                continue
+            less = m - (launcher if name.startswith("mpirun") else 0)
+            print(f"| {case} | {name} | {m:.3f} | {one / m:.2f}x | {less:.3f} | {one / less:.2f}x | {spread:.0%} |")
+
+
+def ceiling(opts, tmp):
+    cases = {"400,000 x ~60 B": (400_000, 40), "40,000 x ~2 KB": (40_000, 2000)}
+    print("\n| items | ranks | median s | items/s through rank 0 | MB/s in + out | less the launcher: items/s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    launcher = medians({"true": [*MPIRUN, "-np", "3", "true"]}, opts.rounds, "launcher")[0]["true"]
+    for label, (n, size) in cases.items():
+        path = os.path.join(tmp, f"same-{n}.jsonl")
+        with open(path, "w") as f:
+            for i in range(n):
+                f.write(json.dumps({"i": i, "pad": "x" * size}) + "\n")
+        megabytes = 2 * os.path.getsize(path) / 1e6  # every byte goes out to a rank and comes back
+        run = [opts.isolate, "map", "work:same", "--input", path, "--output", os.devnull, "-q", "-j", "1"]
+        cmds = {np: [*MPIRUN, "-np", str(np), *run] for np in (2, 3)}
+        med, _ = medians(cmds, opts.rounds, label)
+        for np, m in med.items():
+            print(f"| {label} | {np} | {m:.3f} | {n / m:,.0f} | {megabytes / m:.0f} | {n / (m - launcher):,.0f} |")
+    print(f"\n- `mpirun -np 3 true`: {launcher:.3f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--isolate", required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--cases", default="a,b,c,z")
+    opts = ap.parse_args()
+    opts.isolate = os.path.abspath(opts.isolate)
+    info = json.loads(subprocess.run([opts.isolate, "info", "--json"], capture_output=True, check=True).stdout)
+    if not info.get("mpi", "").startswith("yes"):
+        sys.exit(f"mpi_bench.py: this isolate has no MPI: {info.get('mpi')}")
+    print(f"- {info['mpi']}, python {info['python_version']}, rounds: {opts.rounds}, "
+          f"load: {os.getloadavg()[0]:.2f}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        overhead_cases(opts, tmp)
+        if "z" in opts.cases.split(","):
+            ceiling(opts, tmp)
+    print(f"\n- load at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
