@@ -18,7 +18,7 @@ CTEST_ARGS  ?=
 
 CMAKE_CONFIG = -DISO_PYTHON=$(if $(PYTHON),$(abspath $(PYTHON)))
 
-.PHONY: fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api install tidy format format-check clean
+.PHONY: fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api bench-mpi install tidy format format-check clean
 
 all: build
 
@@ -79,12 +79,17 @@ bench-run: bench
 	@scripts/bench-exec.sh $(BUILD)
 	@$(MAKE) --no-print-directory bench-serve
 	@$(MAKE) --no-print-directory bench-api
+	@$(MAKE) --no-print-directory bench-mpi
 	@$(BUILD)/bin/bench_pool_log
 
 # python3 vs isolate run vs isolate call per request, and 200 concurrent calls (issue 6).
 # isolate.map against a plain loop, multiprocessing and concurrent.futures (issue 15)
 bench-api: build
 	@$(BUILD)/bin/isolate run bench/map/api_bench.py
+
+# isolate map over MPI ranks against one machine, and rank 0's ceiling (issue 16).
+bench-mpi: build
+	@python3 bench/map/mpi_bench.py --isolate $(BUILD)/bin/isolate
 
 bench-serve: build
 	@py=$$($(BUILD)/bin/isolate run -I -c 'import sys; print(sys.executable)'); \

@@ -8,8 +8,12 @@ Cases a, b, c are map_bench.py's (200 x ~20 ms heavy, 100,000 x tiny,
 `isolate map -j 2` on one machine, `mpirun -np 2 isolate map -j 1` (two
 ranks of one worker: the same two cores, every chunk of rank 1 crossing
 MPI), and `mpirun -np 1 isolate map -j 2` (the coordinator without a
-remote rank). mpirun's own start (`mpirun -np 2 true`) is timed in the same
-rounds and shown, since a job pays it once. Case z is the coordinator's
+remote rank). Every mpirun row runs with --bind-to none, as on a cluster:
+mpirun binds each rank to one core by default, and rank 0's reader and
+writer would then share its worker's core. MPI's own start and end
+(`mpirun -np 2 mpi_hello`: MPI_Init and MPI_Finalize, which take OpenMPI
+~0.2-0.4 s here) are timed in the same rounds and subtracted in the
+"less MPI's start" columns: a job pays them once, whatever runs in it. Case z is the coordinator's
 ceiling: 400,000 no-op items (`work.same`) of ~60 bytes and 40,000 of ~2 KB
 through `mpirun -np 2` and `-np 3`: items/s and MB/s (input and output)
 through rank 0.
@@ -27,16 +31,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from map_bench import make_inputs, timed  # noqa: E402
 
-MPIRUN = [shutil.which("mpirun") or "mpirun", "--allow-run-as-root", "--oversubscribe"]
+MPIRUN = [shutil.which("mpirun") or "mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"]
 
 
-def ways(isolate, func, path):
+def mpi_hello(tmp):
+    exe = os.path.join(tmp, "mpi_hello")
+    subprocess.run([shutil.which("mpicc") or "mpicc", "-O2", os.path.join(HERE, "mpi_hello.c"), "-o", exe],
+                   check=True)
+    return exe
+
+
+def ways(isolate, func, path, hello):
     run = [isolate, "map", f"work:{func}", "--input", path, "--output", os.devnull, "-q"]
     return {
         "isolate map -j 2": [*run, "-j", "2"],
         "mpirun -np 2 isolate map -j 1": [*MPIRUN, "-np", "2", *run, "-j", "1"],
-        "mpirun -np 1 isolate map -j 2": [*MPIRUN, "--bind-to", "none", "-np", "1", *run, "-j", "2"],
-        "mpirun -np 2 true (the launcher alone)": [*MPIRUN, "-np", "2", "true"],
+        "mpirun -np 1 isolate map -j 2": [*MPIRUN, "-np", "1", *run, "-j", "2"],
+        "mpirun -np 2 mpi_hello (MPI's start)": [*MPIRUN, "-np", "2", hello],
     }
 
 
@@ -51,16 +62,17 @@ def medians(cmds, rounds, label):
 
 
 def overhead_cases(opts, tmp):
-    print("| case | command | median s | vs one machine | less the launcher | vs one machine, less the launcher | spread |")
+    hello = mpi_hello(tmp)
+    print("| case | command | median s | vs one machine | less MPI's start | vs one machine, less MPI's start | spread |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for case, (func, path, _) in make_inputs(tmp, False).items():
         if case[0] not in opts.cases.split(","):
             continue
-        med, samples = medians(ways(opts.isolate, func, path), opts.rounds, case)
-        one, launcher = med["isolate map -j 2"], med["mpirun -np 2 true (the launcher alone)"]
+        med, samples = medians(ways(opts.isolate, func, path, hello), opts.rounds, case)
+        one, launcher = med["isolate map -j 2"], med["mpirun -np 2 mpi_hello (MPI's start)"]
         for name, m in med.items():
             spread = (max(samples[name]) - min(samples[name])) / m
-            if "true" in name:
+            if "mpi_hello" in name:
                 print(f"| {case} | {name} | {m:.3f} | | | | {spread:.0%} |")
                 continue
             less = m - (launcher if name.startswith("mpirun") else 0)
@@ -69,9 +81,9 @@ def overhead_cases(opts, tmp):
 
 def ceiling(opts, tmp):
     cases = {"400,000 x ~60 B": (400_000, 40), "40,000 x ~2 KB": (40_000, 2000)}
-    print("\n| items | ranks | median s | items/s through rank 0 | MB/s in + out | less the launcher: items/s |")
+    print("\n| items | ranks | median s | items/s through rank 0 | MB/s in + out | less MPI's start: items/s |")
     print("|---|---:|---:|---:|---:|---:|")
-    launcher = medians({"true": [*MPIRUN, "-np", "3", "true"]}, opts.rounds, "launcher")[0]["true"]
+    launcher = medians({"hello": [*MPIRUN, "-np", "3", mpi_hello(tmp)]}, opts.rounds, "launcher")[0]["hello"]
     for label, (n, size) in cases.items():
         path = os.path.join(tmp, f"same-{n}.jsonl")
         with open(path, "w") as f:
@@ -83,7 +95,7 @@ def ceiling(opts, tmp):
         med, _ = medians(cmds, opts.rounds, label)
         for np, m in med.items():
             print(f"| {label} | {np} | {m:.3f} | {n / m:,.0f} | {megabytes / m:.0f} | {n / (m - launcher):,.0f} |")
-    print(f"\n- `mpirun -np 3 true`: {launcher:.3f} s")
+    print(f"\n- `mpirun -np 3 mpi_hello`: {launcher:.3f} s")
 
 
 def main():
