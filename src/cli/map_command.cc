@@ -57,7 +57,9 @@ int open_or_fail(const std::string& path, int flags, const char* what) {
 // Everything the stages share.
 struct Run {
   Run(const MapOptions& o, cluster::Engine& e)
-      : options(o), engine(&e), max_in_flight(kMaxInFlight * std::min<std::ptrdiff_t>(e.ranks(), kMaxRanks)),
+      : options(o),
+        engine(&e),
+        max_in_flight(kMaxInFlight * std::min<std::ptrdiff_t>(e.ranks(), kMaxRanks)),
         in_flight(max_in_flight) {}
   const MapOptions& options;
   cluster::Engine* engine;
@@ -72,9 +74,9 @@ struct Run {
   std::atomic<std::uint64_t> memo_hits{0};
   std::atomic<bool> input_done{false};
   std::string input_error;
-  std::size_t fixed_chunk = 0;   // 0: automatic
+  std::size_t fixed_chunk = 0;    // 0: automatic
   std::uint64_t first_index = 0;  // --resume: the items before it were done by an earlier run
-  std::uint64_t input_size = 0;  // a regular file's size, for the ETA
+  std::uint64_t input_size = 0;   // a regular file's size, for the ETA
   Clock::time_point started = Clock::now();
 };
 
@@ -137,8 +139,8 @@ std::string summary(const Run& run, const char* how) {
   if (run.first_index > 0) extra += " after " + std::to_string(run.first_index) + " resumed";
   if (run.memo) extra += ", " + std::to_string(run.memo_hits.load()) + " memo hits";
   char text[512];
-  std::snprintf(text, sizeof text, "isolate map: %s%llu items%s, %llu failed, %.2f s, %.0f items/s, %s\n", how,
-                static_cast<unsigned long long>(done), extra.c_str(),
+  std::snprintf(text, sizeof text, "isolate map: %s%llu items%s, %llu failed, %.2f s, %.0f items/s, %s\n",
+                how, static_cast<unsigned long long>(done), extra.c_str(),
                 static_cast<unsigned long long>(run.writer->failed()), seconds,
                 seconds > 0 ? static_cast<double>(done) / seconds : 0.0, run.engine->describe().c_str());
   return text;
@@ -420,7 +422,8 @@ CLI::App* add_map_command(CLI::App& app, MapOptions& o) {
   map->add_flag("--quiet,-q", o.quiet, "no progress and no summary line");
   map->add_flag("--resume", o.resume,
                 "keep the complete lines of an earlier run's --output and run only the items after them");
-  map->add_flag("--mpi", o.mpi, "run as a rank of an MPI job (detected under mpirun and srun; ISO_MPI=0: never)");
+  map->add_flag("--mpi", o.mpi,
+                "run as a rank of an MPI job (detected under mpirun and srun; ISO_MPI=0: never)");
   return map;
 }
 

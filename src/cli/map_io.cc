@@ -7,10 +7,10 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
-#include <string_view>
-#include <vector>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace iso::cli {
 
@@ -145,7 +145,8 @@ std::uint64_t complete_lines(int fd, const std::function<bool(std::string_view)>
   for (std::uint64_t at = 0;;) {
     const ssize_t n = pread(fd, block.data(), block.size(), static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw std::runtime_error(std::string("cannot read the output to resume: ") + std::strerror(errno));
+    if (n < 0)
+      throw std::runtime_error(std::string("cannot read the output to resume: ") + std::strerror(errno));
     if (n == 0) return kept;
     at += static_cast<std::uint64_t>(n);
     carry.append(block.data(), static_cast<std::size_t>(n));
@@ -166,7 +167,8 @@ std::optional<std::pair<std::uint64_t, bool>> record_index(std::string_view line
   std::uint64_t index = 0;
   const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), index);
   if (ec != std::errc()) return std::nullopt;
-  return std::pair{index, std::string_view(end, line.data() + line.size() - end).starts_with(", \"error\": ")};
+  return std::pair{index,
+                   std::string_view(end, line.data() + line.size() - end).starts_with(", \"error\": ")};
 }
 
 void keep_only(int fd, std::uint64_t size) {

@@ -18,12 +18,16 @@ constexpr microseconds kFirstWait{50};
 constexpr microseconds kLongestWait{1000};
 
 // The same: how many chunks a pool keeps queued to hide the hand-over.
-std::size_t chunks_held(unsigned workers) { return 2 * static_cast<std::size_t>(workers); }
+std::size_t chunks_held(unsigned workers) {
+  return 2 * static_cast<std::size_t>(workers);
+}
 
 }  // namespace
 
 Coordinator::Coordinator(Transport& transport, pool::MapPool& local)
-    : transport_(transport), local_(local), ranks_(static_cast<std::size_t>(transport.size())),
+    : transport_(transport),
+      local_(local),
+      ranks_(static_cast<std::size_t>(transport.size())),
       local_cap_(chunks_held(local.workers())) {
   ranks_[0].workers = local.workers();
   ranks_[0].backend = pool::backend_name(local.backend());
@@ -41,7 +45,8 @@ Coordinator::Coordinator(Transport& transport, pool::MapPool& local)
     r.workers = hello.workers;
     r.credits = hello.credits;
     r.backend = hello.backend;
-    if (!hello.ok) failures += (failures.empty() ? "rank " : "; rank ") + std::to_string(e->from) + ": " + hello.message;
+    if (!hello.ok)
+      failures += (failures.empty() ? "rank " : "; rank ") + std::to_string(e->from) + ": " + hello.message;
     ++greeted;
   }
   if (!failures.empty()) {
@@ -79,7 +84,8 @@ std::string Coordinator::describe() const {
     same = same && r.backend == ranks_[0].backend;
   }
   return (same ? ranks_[0].backend : std::string("mixed backends")) + ", " + std::to_string(ranks_.size()) +
-         (ranks_.size() == 1 ? " rank, " : " ranks, ") + std::to_string(total) + (total == 1 ? " worker" : " workers");
+         (ranks_.size() == 1 ? " rank, " : " ranks, ") + std::to_string(total) +
+         (total == 1 ? " worker" : " workers");
 }
 
 std::optional<pool::ResultChunk> Coordinator::next() {
@@ -113,7 +119,8 @@ bool Coordinator::take_messages() {
   while (std::optional<Transport::Envelope> e = transport_.poll()) {
     moved = true;
     const std::string bytes = transport_.receive(*e);
-    if (e->tag != Tag::results) throw Error("rank " + std::to_string(e->from) + " sent an unexpected message");
+    if (e->tag != Tag::results)
+      throw Error("rank " + std::to_string(e->from) + " sent an unexpected message");
     Answers answers = decode_answers(bytes);
     Rank& r = ranks_[static_cast<std::size_t>(e->from)];
     r.credits += answers.credits;
@@ -135,7 +142,8 @@ bool Coordinator::hand_out() {
     for (bool any = true; any && !pending_.empty();) {
       any = false;
       for (std::size_t r = 0; r < ranks_.size() && !pending_.empty(); ++r) {
-        const bool room = r == 0 ? local_cap_ > 0 && batch[0].size() + local_out_ < local_cap_ : ranks_[r].credits > 0;
+        const bool room =
+            r == 0 ? local_cap_ > 0 && batch[0].size() + local_out_ < local_cap_ : ranks_[r].credits > 0;
         if (!room) continue;
         batch[r].push_back(std::move(pending_.front()));
         pending_.pop_front();

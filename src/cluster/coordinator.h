@@ -45,8 +45,8 @@ class Coordinator final : public Engine {
 
   Transport& transport_;
   pool::MapPool& local_;
-  std::vector<Rank> ranks_;  // by rank; [0] is this one, fed directly
-  std::size_t local_cap_;    // chunks the local pool may hold
+  std::vector<Rank> ranks_;    // by rank; [0] is this one, fed directly
+  std::size_t local_cap_;      // chunks the local pool may hold
   std::size_t local_out_ = 0;  // chunks it holds
 
   std::mutex lock_;  // pending_ and finished_, shared with submit()

@@ -15,7 +15,7 @@ class Engine {
  public:
   virtual ~Engine() = default;
   virtual void submit(pool::ItemChunk chunk) = 0;  // one thread: the reader of the input
-  virtual void finish() = 0;                        // the same thread: no more chunks
+  virtual void finish() = 0;                       // the same thread: no more chunks
   // The next answered chunk, in any order; nullopt once every chunk is answered.
   virtual std::optional<pool::ResultChunk> next() = 0;
   // Items per chunk, with `max_in_flight` items read and not yet answered allowed.

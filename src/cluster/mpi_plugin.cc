@@ -60,7 +60,8 @@ int send(int to, int tag, const void* data, std::size_t size) {
   reap();
   Queued& q = queued.emplace_back();
   q.data.assign(static_cast<const char*>(data), static_cast<const char*>(data) + size);
-  if (const int rc = MPI_Isend(q.data.data(), static_cast<int>(size), MPI_BYTE, to, tag, MPI_COMM_WORLD, &q.request);
+  if (const int rc =
+          MPI_Isend(q.data.data(), static_cast<int>(size), MPI_BYTE, to, tag, MPI_COMM_WORLD, &q.request);
       rc != MPI_SUCCESS) {
     queued.pop_back();
     return failed("MPI_Isend", rc);
@@ -71,7 +72,8 @@ int send(int to, int tag, const void* data, std::size_t size) {
 int poll(int* from, int* tag, std::size_t* size) {
   int arrived = 0;
   MPI_Status status;
-  if (const int rc = MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status); rc != MPI_SUCCESS)
+  if (const int rc = MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
+      rc != MPI_SUCCESS)
     return failed("MPI_Iprobe", rc);
   if (!queued.empty()) reap();
   if (!arrived) return 0;
@@ -84,7 +86,8 @@ int poll(int* from, int* tag, std::size_t* size) {
 }
 
 int receive(int from, int tag, void* data, std::size_t size) {
-  if (const int rc = MPI_Recv(data, static_cast<int>(size), MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (const int rc =
+          MPI_Recv(data, static_cast<int>(size), MPI_BYTE, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       rc != MPI_SUCCESS)
     return failed("MPI_Recv", rc);
   return 0;
@@ -96,9 +99,13 @@ void finalize() {
   MPI_Finalize();
 }
 
-void abort_all(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+void abort_all(int code) {
+  MPI_Abort(MPI_COMM_WORLD, code);
+}
 
-const char* last_error() { return error.c_str(); }
+const char* last_error() {
+  return error.c_str();
+}
 
 const char* library_version() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
@@ -114,6 +121,7 @@ constexpr iso_cluster_transport kTransport = {
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const iso_cluster_transport* iso_cluster_transport_v1(void) {
+extern "C" __attribute__((visibility("default"))) const iso_cluster_transport* iso_cluster_transport_v1(
+    void) {
   return &kTransport;
 }

@@ -58,9 +58,13 @@ Transport::Transport() : api_(load(library_)) {
   if (api_->init(&rank_, &size_) != 0) throw Error(std::string("cannot start MPI: ") + api_->last_error());
 }
 
-Transport::~Transport() { api_->finalize(); }
+Transport::~Transport() {
+  api_->finalize();
+}
 
-std::string Transport::library_version() const { return api_->library_version(); }
+std::string Transport::library_version() const {
+  return api_->library_version();
+}
 
 void Transport::send(int to, Tag tag, const std::string& bytes) {
   if (api_->send(to, static_cast<int>(tag), bytes.data(), bytes.size()) != 0)

@@ -51,7 +51,7 @@ class Transport {
     Tag tag = Tag::hello;
     std::size_t size = 0;
   };
-  std::optional<Envelope> poll();               // a message that has arrived, if any; throws Error
+  std::optional<Envelope> poll();                // a message that has arrived, if any; throws Error
   std::string receive(const Envelope& message);  // throws Error
   [[noreturn]] void abort(int code);
 
