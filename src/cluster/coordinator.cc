@@ -97,7 +97,10 @@ std::optional<pool::ResultChunk> Coordinator::next() {
       return chunk;
     }
     if (ended_) return std::nullopt;
-    const bool moved = take_messages() | hand_out() | take_local(std::chrono::nanoseconds(0));
+    const bool answered = take_messages();  // all three run, every time round
+    const bool handed = hand_out();
+    const bool taken = take_local(std::chrono::nanoseconds(0));
+    const bool moved = answered || handed || taken;
     if (!ready_.empty()) continue;
     if (everything_answered()) {
       for (int r = 1; r < transport_.size(); ++r) transport_.send(r, Tag::end, {});
