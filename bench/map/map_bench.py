@@ -77,6 +77,18 @@ def timed(argv):
     return t1 - t0
 
 
+def medians(cmds, rounds, label):
+    """Runs every command once per round, each round starting one further
+    along; returns ({name: median s}, {name: [s, ...]})."""
+    samples = {name: [] for name in cmds}
+    names = list(cmds)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            print(f"  {label}: {name} (round {r + 1})", file=sys.stderr, flush=True)
+            samples[name].append(timed(cmds[name]))
+    return {k: statistics.median(v) for k, v in samples.items()}, samples
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--isolate", required=True)
@@ -106,13 +118,8 @@ def main():
             if case.startswith("b"):
                 for skip in filter(None, opts.skip.split(",")):
                     cmds.pop(f"python3 {skip}", None)
-            samples = {name: [] for name in cmds}
             names = list(cmds)
-            for r in range(rounds):
-                for name in names[r % len(names):] + names[:r % len(names)]:
-                    print(f"  {case}: {name} (round {r + 1})", file=sys.stderr, flush=True)
-                    samples[name].append(timed(cmds[name]))
-            med = {k: statistics.median(v) for k, v in samples.items()}
+            med, _ = medians(cmds, rounds, case)
             seq = med["python3 sequential"]
             best_mp = min(v for k, v in med.items() if k.split()[-1] in ("mp", "mp-tuned", "ppe", "ppe-tuned"))
             for name in names:

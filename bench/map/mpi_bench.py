@@ -22,14 +22,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from map_bench import make_inputs, timed  # noqa: E402
+from map_bench import make_inputs, medians  # noqa: E402
 
 MPIRUN = [shutil.which("mpirun") or "mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"]
 
@@ -49,16 +48,6 @@ def ways(isolate, func, path, hello):
         "mpirun -np 1 isolate map -j 2": [*MPIRUN, "-np", "1", *run, "-j", "2"],
         "mpirun -np 2 mpi_hello (MPI's start)": [*MPIRUN, "-np", "2", hello],
     }
-
-
-def medians(cmds, rounds, label):
-    samples = {name: [] for name in cmds}
-    names = list(cmds)
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            print(f"  {label}: {name} (round {r + 1})", file=sys.stderr, flush=True)
-            samples[name].append(timed(cmds[name]))
-    return {k: statistics.median(v) for k, v in samples.items()}, samples
 
 
 def overhead_cases(opts, tmp):
