@@ -201,6 +201,10 @@ def main():
         for name, m in med.items():
             spread = (max(samples[name]) - min(samples[name])) / m
             print(f"| {name} | {m:.4f} | {loop / m:.2f}x | {tuned / m:.2f}x | {spread:.0%} |")
+    # The process backend's forked workers hold every fd this process had,
+    # the helper's stdin pipe included: close them first, or the helper
+    # never sees the end of its input.
+    isolate._close_warm_pools()
     helper.stdin.close()
     helper.wait()
 

@@ -145,6 +145,9 @@ def _open_pool(backend, max_workers, ref, stacklevel=4):
     sub-interpreters to processes are the pool's policy (C++)."""
     if not isinstance(backend, str):
         raise TypeError(f"isolate: backend must be a str, not {type(backend).__name__}")
+    if backend == "mpi":  # every rank's pool; this rank's as "auto" chooses
+        _release_job_pool()
+        return _start_pool("mpi", _choose("auto", max_workers or 0, _main_has_file(ref))[1], ref, stacklevel)
     chosen, workers, automatic = _choose(backend, max_workers or 0, _main_has_file(ref))
     if chosen != "threads":
         return _start_pool(backend, workers, ref, stacklevel)
@@ -389,6 +392,10 @@ def _done_batch(outcomes):
 
 
 _live = _weakref.WeakSet()
+
+# Registered first, so it runs last: once every pool is closed, the other
+# ranks of an MPI job (isolate run under mpirun) are told to end.
+_atexit.register(_cluster_close)
 
 
 @_atexit.register
@@ -717,6 +724,51 @@ def _close_warm_pools():
         _warm.clear()
         slots = list(_closing)
     _close(slots)
+
+
+def _import_main_for_rank(path):
+    """On a rank other than 0 of an MPI job whose pool shares this
+    interpreter (process, threads): rank 0's script, imported as a
+    sub-interpreter imports it, stands in for __main__."""
+    worker = _worker_module()
+    _sys.modules["__main__"] = worker._import_guarded(path, worker.MAIN)
+
+
+def _release_job_pool():
+    """An executor takes the MPI job's pool: isolate.map's idle one closes
+    (the job serves one pool at a time; maps use this rank alone meanwhile)."""
+    with _warm_lock:
+        slot = _warm.get(_JOB_KEY)
+        if slot is not None and not slot.lock.acquire(blocking=False):
+            raise RuntimeError("isolate: the MPI job's pool is in use by another map")
+        if slot is not None:
+            del _warm[_JOB_KEY]
+            slot.lock.release()
+            _closing.add(slot)
+    if slot is not None:
+        _close([slot])
+
+
+_JOB_KEY = ("mpi", 0, False, True)
+
+
+def _take_job_pool(workers, required):
+    """The MPI job's pool (every rank's), locked for the caller; None while
+    another map or executor has it (the map then uses this rank alone)
+    unless backend="mpi" asked for it."""
+    if not _cluster_ranks():
+        raise RuntimeError("isolate: backend 'mpi' runs under an MPI launcher: mpirun -np N isolate run script.py")
+    with _warm_lock:
+        if not required and any(ex.backend == "mpi" and not ex._shutdown for ex in _live):
+            return None  # an executor has the job's pool
+        slot = _warm.get(_JOB_KEY)
+        if slot is None or slot.error is not None:
+            slot = _warm[_JOB_KEY] = _WarmPool("mpi", workers, False, True)
+        if slot.lock.acquire(blocking=False):
+            return slot
+    if required:
+        raise RuntimeError("isolate: the MPI job's pool is in use by another map or executor")
+    return None
 
 
 def _take_warm_pool(backend, workers, automatic, main_has_file, stacklevel):
@@ -1143,13 +1195,19 @@ def map(func, *iterables, max_workers=None, backend="auto", chunksize="auto", ti
     _check_chunksize(chunksize)
     if not isinstance(backend, str):
         raise TypeError(f"isolate: backend must be a str, not {type(backend).__name__}")
-    chosen, total, automatic = _choose(backend, max_workers or 0, _main_has_file(ref))
+    # Under `mpirun ... isolate run`, rank 0's maps go to every rank by default.
+    spread = backend == "mpi" or (backend == "auto" and _cluster_ranks() > 1)
+    chosen, total, automatic = _choose("auto" if backend == "mpi" else backend, max_workers or 0,
+                                       _main_has_file(ref))
     form, calls = (_ONE, iterables[0]) if len(iterables) == 1 else (_STAR, zip(*iterables))
     left = _length(iterables)
 
     def run(calls, left):
         workers = total if chunksize != "auto" else total - 1
-        slot = _take_warm_pool(chosen, workers, automatic, _main_has_file(ref), 3) if workers else None
+        # A rank bound to one core still has the other ranks' workers.
+        slot = _take_job_pool(max(1, workers), backend == "mpi") if spread else None
+        if slot is None and workers:
+            slot = _take_warm_pool(chosen, workers, automatic, _main_has_file(ref), 3)
         return _Mapping(func, ref, form, calls, left, slot, chunksize, end).run(stacklevel=4)
 
     if memo:

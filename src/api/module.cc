@@ -32,12 +32,35 @@ namespace {
 
 using pool::MapPool;
 
-struct PoolObject {
-  PyObject_HEAD MapPool* pool;
+// This process's pool, as `_Pool` drives it.
+class LocalWorkers final : public Workers {
+ public:
+  explicit LocalWorkers(const pool::Options& options) : pool_(options) {}
+  void submit(pool::ItemChunk chunk) override { pool_.submit(std::move(chunk)); }
+  std::optional<pool::ResultChunk> next_for(std::chrono::nanoseconds limit) override { return pool_.next_for(limit); }
+  bool ended() const override { return pool_.ended(); }
+  bool withdraw(std::uint64_t index) override { return pool_.withdraw(index); }
+  void finish() override { pool_.finish(); }
+  void cancel() override { pool_.cancel(); }
+  std::size_t chunk_size() const override { return pool_.chunk_size(); }
+  std::string_view backend_name() const override { return pool::backend_name(pool_.backend()); }
+  unsigned workers() const override { return pool_.workers(); }
+  const std::string& refused_module() const override { return pool_.refused_module(); }
+
+ private:
+  MapPool pool_;
 };
 
-MapPool* pool_of(PyObject* self) {
-  MapPool* pool = reinterpret_cast<PoolObject*>(self)->pool;
+ClusterFactory cluster_factory = nullptr;
+ClusterCloser cluster_closer = nullptr;
+int cluster_ranks = 0;
+
+struct PoolObject {
+  PyObject_HEAD Workers* pool;
+};
+
+Workers* pool_of(PyObject* self) {
+  Workers* pool = reinterpret_cast<PoolObject*>(self)->pool;
   if (pool == nullptr) PyErr_SetString(PyExc_RuntimeError, "isolate: the pool is closed");
   return pool;
 }
@@ -90,11 +113,19 @@ int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
   options.target = preload;
   options.codec = pool::Codec::pickle;
   options.functions_known = functions_known != 0;
-  MapPool* started = nullptr;
+  // "mpi": every rank's pool, this one's chosen as "auto" would.
+  const bool cluster = std::string_view(backend_text) == "mpi";
+  if (cluster && cluster_factory == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "isolate: backend 'mpi' runs under an MPI launcher: mpirun -np N isolate run script.py");
+    return -1;
+  }
+  Workers* started = nullptr;
   std::optional<pool::Error> error;
   try {
     options.workers = pool::resolve_workers(max_workers);
-    const pool::BackendChoice choice = pool::choose_backend(backend_text, "backend", main_has_file != 0);
+    const pool::BackendChoice choice =
+        pool::choose_backend(cluster ? "auto" : backend_text, "backend", main_has_file != 0);
     options.backend = choice.backend;
     options.fall_back = fall_back < 0 ? choice.automatic : fall_back != 0;
   } catch (const pool::Error& e) {
@@ -105,7 +136,7 @@ int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
   // one to be created), so the constructor runs without it.
   Py_BEGIN_ALLOW_THREADS;
   try {
-    started = new MapPool(options);
+    started = cluster ? cluster_factory(options).release() : new LocalWorkers(options);
   } catch (const pool::Error& e) {
     error = e;
   } catch (const std::exception& e) {
@@ -121,7 +152,7 @@ int pool_init(PyObject* self, PyObject* args, PyObject* kwargs) {
 }
 
 void close_pool(PoolObject* self) {
-  MapPool* pool = std::exchange(self->pool, nullptr);
+  Workers* pool = std::exchange(self->pool, nullptr);
   if (pool == nullptr) return;
   Py_BEGIN_ALLOW_THREADS;  // workers finishing a chunk need the GIL
   delete pool;
@@ -138,7 +169,7 @@ void pool_dealloc(PyObject* self) {
 // submit([(index, payload), ...]): one chunk; blocks, without the GIL, while
 // every worker's queue is full.
 PyObject* pool_submit(PyObject* self, PyObject* items) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
   PyObject* seq = PySequence_Fast(items, "isolate: submit() takes a list of (index, bytes)");
   if (seq == nullptr) return nullptr;
@@ -168,7 +199,7 @@ PyObject* pool_submit(PyObject* self, PyObject* items) {
 // finish() or cancel() was called and nothing more will come. It waits
 // without the GIL, in slices, so that Ctrl-C in the main thread interrupts it.
 PyObject* pool_next(PyObject* self, PyObject* args) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
   PyObject* timeout = Py_None;
   if (!PyArg_ParseTuple(args, "|O", &timeout)) return nullptr;
@@ -209,7 +240,7 @@ PyObject* pool_next(PyObject* self, PyObject* args) {
 // withdraw(index) -> True if no worker had started that batch: it will not
 // run, and no answer comes for it.
 PyObject* pool_withdraw(PyObject* self, PyObject* arg) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
   const unsigned long long index = PyLong_AsUnsignedLongLong(arg);
   if (index == static_cast<unsigned long long>(-1) && PyErr_Occurred()) return nullptr;
@@ -217,14 +248,14 @@ PyObject* pool_withdraw(PyObject* self, PyObject* arg) {
 }
 
 PyObject* pool_finish(PyObject* self, PyObject* /*unused*/) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
   pool->finish();
   Py_RETURN_NONE;
 }
 
 PyObject* pool_cancel(PyObject* self, PyObject* /*unused*/) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
   pool->cancel();
   Py_RETURN_NONE;
@@ -240,12 +271,12 @@ PyObject* pool_close(PyObject* self, PyObject* /*unused*/) {
 // chunk_size() -> items per chunk for ~5 ms of work each, from what the
 // chunks so far cost (the pool's policy, as for `isolate map`).
 PyObject* pool_chunk_size(PyObject* self, PyObject* /*unused*/) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   return pool == nullptr ? nullptr : PyLong_FromSize_t(pool->chunk_size());
 }
 
 PyObject* pool_refused_module(PyObject* self, void* /*unused*/) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
   const std::string& name = pool->refused_module();
   if (name.empty()) Py_RETURN_NONE;
@@ -253,14 +284,14 @@ PyObject* pool_refused_module(PyObject* self, void* /*unused*/) {
 }
 
 PyObject* pool_backend(PyObject* self, void* /*unused*/) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   if (pool == nullptr) return nullptr;
-  const std::string_view name = pool::backend_name(pool->backend());
+  const std::string_view name = pool->backend_name();
   return PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
 }
 
 PyObject* pool_workers(PyObject* self, void* /*unused*/) {
-  MapPool* pool = pool_of(self);
+  Workers* pool = pool_of(self);
   return pool == nullptr ? nullptr : PyLong_FromUnsignedLong(pool->workers());
 }
 
@@ -363,7 +394,30 @@ PyObject* refusing_module(PyObject* /*module*/, PyObject* /*unused*/) {
   return PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
 }
 
+// _cluster_ranks() -> the ranks of the MPI job whose rank 0 this is
+// (`isolate run` under mpirun), or 0: backend "mpi" is there to take.
+// Only the main interpreter's: a worker's sub-interpreter imports isolate
+// too (the script does), and runs its atexit when it ends.
+bool in_main_interpreter() { return PyInterpreterState_Get() == PyInterpreterState_Main(); }
+
+PyObject* cluster_ranks_of_job(PyObject* /*module*/, PyObject* /*unused*/) {
+  return PyLong_FromLong(cluster_factory != nullptr && in_main_interpreter() ? cluster_ranks : 0);
+}
+
+// _cluster_close(): at exit, once every pool is closed: the other ranks of
+// the job end (their pools need no more than this word).
+PyObject* cluster_close(PyObject* /*module*/, PyObject* /*unused*/) {
+  if (cluster_closer != nullptr && in_main_interpreter()) {
+    Py_BEGIN_ALLOW_THREADS;  // this rank's own workers finish without us
+    cluster_closer();
+    Py_END_ALLOW_THREADS;
+  }
+  Py_RETURN_NONE;
+}
+
 PyMethodDef module_methods[] = {
+    {"_cluster_ranks", cluster_ranks_of_job, METH_NOARGS, "the ranks of this MPI job, or 0"},
+    {"_cluster_close", cluster_close, METH_NOARGS, "end the MPI job's other ranks (at exit)"},
     {"_refusing_module", refusing_module, METH_NOARGS, "a loaded module sub-interpreters refuse, or None"},
     {"_share_constants", share_constants, METH_O, "make fn's constants safe to share between threads"},
     {"_build_backends", backends_of_build, METH_NOARGS, "the pool backends this build supports"},
@@ -421,6 +475,12 @@ PyModuleDef module_def = {
 
 PyObject* init_module() {
   return PyModuleDef_Init(&module_def);
+}
+
+void set_cluster(ClusterFactory factory, ClusterCloser closer, int ranks) {
+  cluster_factory = factory;
+  cluster_closer = closer;
+  cluster_ranks = ranks;
 }
 
 void register_module() {

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "api/module.h"
+#include "cluster/python_job.h"
 #include "contract/invocation.h"
 #include "info_command.h"
 #include "isolate/python.h"
@@ -82,7 +83,11 @@ int main(int argc, char** argv) {
   iso::api::register_module();
   if (argc >= 1 && iso::contract::invoked_as_python(argv[0]))
     return iso::python::run_main(argc - 1, argv + 1);
-  if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return iso::python::run_main(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "run") == 0) {
+    // Under mpirun: rank 0 runs the script, the other ranks serve its maps.
+    if (iso::cluster::python_job_wanted()) return iso::cluster::run_python_job(argc - 2, argv + 2);
+    return iso::python::run_main(argc - 2, argv + 2);
+  }
   // The front (src/front/) makes calls itself; it execs this core for a call
   // only to start a server or to read or explain the settings.
   if (iso::contract::is_call(argc, argv)) {

@@ -55,6 +55,14 @@ Coordinator::Coordinator(Transport& transport, pool::MapPool& local)
   }
 }
 
+Coordinator::~Coordinator() {
+  try {
+    for (int r = 1; r < transport_.size(); ++r) transport_.send(r, Tag::end, {});
+  } catch (const Error&) {
+    // a transport that failed: MPI ends the job without us
+  }
+}
+
 void Coordinator::stop_all(Transport& transport) {
   for (int r = 1; r < transport.size(); ++r) transport.send(r, Tag::stop, {});
 }
@@ -69,9 +77,39 @@ void Coordinator::finish() {
   finished_ = true;
 }
 
-std::size_t Coordinator::chunk_size(std::size_t max_in_flight) const {
+unsigned Coordinator::workers() const {
   unsigned total = 0;
   for (const Rank& r : ranks_) total += r.workers;
+  return total;
+}
+
+bool Coordinator::withdraw(std::uint64_t index) {
+  const std::lock_guard guard(lock_);
+  const auto it = std::find_if(pending_.begin(), pending_.end(), [&](const pool::ItemChunk& chunk) {
+    return !chunk.empty() && chunk.front().index == index;
+  });
+  if (it == pending_.end()) return false;
+  pending_.erase(it);
+  return true;
+}
+
+void Coordinator::reset() {
+  {
+    const std::lock_guard guard(lock_);
+    pending_.clear();
+    finished_ = true;  // so that next() ends once every chunk out has come back
+  }
+  cancelled_ = false;
+  while (next()) {
+  }
+  ready_.clear();
+  const std::lock_guard guard(lock_);
+  finished_ = false;
+  ended_ = false;
+}
+
+std::size_t Coordinator::chunk_size(std::size_t max_in_flight) const {
+  const unsigned total = workers();
   // The local pool measures the cost per item; its share of the items in flight is its share of the workers.
   return local_.chunk_size(max_in_flight * local_.workers() / std::max(1u, total));
 }
@@ -88,9 +126,15 @@ std::string Coordinator::describe() const {
          (total == 1 ? " worker" : " workers");
 }
 
-std::optional<pool::ResultChunk> Coordinator::next() {
+std::optional<pool::ResultChunk> Coordinator::next() { return next_for(std::chrono::nanoseconds::max()); }
+
+std::optional<pool::ResultChunk> Coordinator::next_for(std::chrono::nanoseconds limit) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline =
+      limit >= std::chrono::hours(24 * 365) ? Clock::time_point::max() : Clock::now() + limit;
   microseconds wait = kFirstWait;
   for (;;) {
+    if (cancelled_) return std::nullopt;
     if (!ready_.empty()) {
       pool::ResultChunk chunk = std::move(ready_.front());
       ready_.pop_front();
@@ -103,8 +147,6 @@ std::optional<pool::ResultChunk> Coordinator::next() {
     const bool moved = answered || handed || taken;
     if (!ready_.empty()) continue;
     if (everything_answered()) {
-      for (int r = 1; r < transport_.size(); ++r) transport_.send(r, Tag::end, {});
-      local_.finish();
       ended_ = true;
       return std::nullopt;
     }
@@ -112,8 +154,11 @@ std::optional<pool::ResultChunk> Coordinator::next() {
       wait = kFirstWait;
       continue;
     }
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) return std::nullopt;
     // Nothing moved: sleep where an answer of the local pool wakes us at once.
-    if (!take_local(wait)) wait = std::min(wait * 2, kLongestWait);
+    const auto nap = std::min<std::chrono::nanoseconds>(wait, deadline - now);
+    if (!take_local(nap)) wait = std::min(wait * 2, kLongestWait);
   }
 }
 

@@ -21,9 +21,21 @@ class Coordinator final : public Engine {
   // Waits for every rank's hello. If a rank's pool did not start, tells
   // every rank to stop and throws Error ("rank 2: ...").
   Coordinator(Transport& transport, pool::MapPool& local);
+  ~Coordinator() override;  // tells every rank the job is over
   void submit(pool::ItemChunk chunk) override;
   void finish() override;
   std::optional<pool::ResultChunk> next() override;
+  // As next(), waiting at most `limit`: nullopt also when the time ran out,
+  // which ended() tells apart.
+  std::optional<pool::ResultChunk> next_for(std::chrono::nanoseconds limit);
+  bool ended() const { return ended_ || cancelled_; }
+  // Takes back a chunk (named by its first index) no pool has been handed: true, and it will not run.
+  bool withdraw(std::uint64_t index);
+  void cancel() { cancelled_ = true; }  // next() returns nullopt at once; answers still out are dropped
+  // Waits for every chunk out, drops their answers and what is queued, and
+  // makes the coordinator ready for another user (the Python API's pools).
+  void reset();
+  unsigned workers() const;
   std::size_t chunk_size(std::size_t max_in_flight) const override;
   unsigned ranks() const override { return static_cast<unsigned>(ranks_.size()); }
   std::string describe() const override;
@@ -55,6 +67,7 @@ class Coordinator final : public Engine {
 
   std::deque<pool::ResultChunk> ready_;
   bool ended_ = false;
+  bool cancelled_ = false;
 };
 
 }  // namespace iso::cluster

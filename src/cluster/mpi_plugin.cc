@@ -44,7 +44,7 @@ void reap() {
 int init(int* rank, int* size) {
   int provided = 0;
   // Errors come back as codes, not as an abort inside MPI: the core reports them.
-  if (const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided); rc != MPI_SUCCESS)
+  if (const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided); rc != MPI_SUCCESS)
     return failed("MPI_Init_thread", rc);
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, rank);

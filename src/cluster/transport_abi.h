@@ -14,7 +14,7 @@ inline constexpr int kIsoClusterAbi = 1;
 
 struct iso_cluster_transport {
   int abi;  // kIsoClusterAbi
-  // MPI_Init_thread (funneled: one thread of the process makes every call
+  // MPI_Init_thread (serialized: one thread at a time makes the calls
   // below). 0 on success; else a message for last_error().
   int (*init)(int* rank, int* size);
   // Queues a message (MPI_Isend on a copy): never blocks, so two ranks that

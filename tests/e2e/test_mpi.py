@@ -113,6 +113,76 @@ class SameAsOneMachine(MpiTestCase):
         self.assertRegex(r.stdout.decode(), r"mpi: +yes \(Open MPI v\d")
 
 
+JOB = '''
+import os, sys, time, isolate
+
+def where(x):
+    time.sleep(0.002)
+    return (x * x, int(os.environ.get("OMPI_COMM_WORLD_RANK", "-1")))
+
+def picky(x):
+    if x == 150:
+        raise KeyError(f"k{x}")
+    return x
+
+if __name__ == "__main__":
+    out = isolate.map(where, range(600))
+    assert [v for v, _ in out] == [x * x for x in range(600)], out
+    print("map", sorted({r for _, r in out}))
+    with isolate.PoolExecutor(backend="mpi") as ex:
+        got = list(ex.map(where, range(300)))
+        assert [v for v, _ in got] == [x * x for x in range(300)]
+        print("executor", ex.backend, sorted({r for _, r in got}))
+        print("future", ex.submit(where, 7).result()[0])
+    try:
+        isolate.map(picky, range(400), chunksize=10)
+    except KeyError as e:
+        print("raised", e)
+    out = isolate.map(where, range(600), backend="mpi")
+    print("again", sorted({r for _, r in out}))
+    sys.exit(int(sys.argv[1]))
+'''
+
+
+class PythonApi(MpiTestCase):
+    """`mpirun -np N isolate run script.py`: rank 0 runs the script, and its
+    maps and executors spread over every rank's pool."""
+    FILES = {**MpiTestCase.FILES, "job.py": JOB}
+
+    def run_job(self, ranks, *args, env=()):
+        argv = [*MPIRUN, "-np", str(ranks), *[w for k in env for w in ("-x", k)], ISOLATE, "run", *args]
+        return subprocess.run(argv, capture_output=True, cwd=self.cwd, env=environment(), timeout=120)
+
+    def test_map_and_executor_spread_over_every_rank_on_every_backend(self):
+        for backend in [b for b in backends() if b != "threads"] + ["threads"]:
+            for n in (2, 3):
+                r = self.run_job(n, "job.py", "0", env=[f"ISO_BACKEND={backend}"])
+                what = f"{backend} -np {n}"
+                self.assertEqual(r.returncode, 0, f"{what}: {r.stderr.decode()[-3000:]}")
+                lines = r.stdout.decode().splitlines()
+                ranks = str(list(range(n)))
+                self.assertEqual(lines[1:], [f"executor mpi {ranks}", "future 49", "raised 'k150'", f"again {ranks}"],
+                                 what)
+                self.assertTrue(lines[0].startswith("map ["), what)
+
+    def test_the_scripts_exit_status_and_scripts_that_never_map(self):
+        r = self.run_job(2, "job.py", "3")
+        self.assertEqual(r.returncode, 3, r.stderr.decode()[-3000:])
+        with open(os.path.join(self.cwd, "plain.py"), "w") as f:
+            f.write("import isolate\nprint('no map')\n")
+        r = self.run_job(3, "plain.py")
+        self.assertEqual((r.returncode, r.stdout), (0, b"no map\n"), r.stderr.decode())
+        r = self.run_job(2, "-c", "print('no isolate at all')")
+        self.assertEqual((r.returncode, r.stdout), (0, b"no isolate at all\n"), r.stderr.decode())
+
+    def test_backend_mpi_outside_a_job_is_a_clear_error(self):
+        r = subprocess.run([ISOLATE, "run", "-c", "import isolate, math\ntry:\n    isolate.map(math.sqrt, [1], "
+                            "backend='mpi')\nexcept RuntimeError as e:\n    print(e)"],
+                           capture_output=True, cwd=self.cwd, env=environment(), timeout=60)
+        self.assertEqual(r.stdout.decode().strip(),
+                         "isolate: backend 'mpi' runs under an MPI launcher: mpirun -np N isolate run script.py")
+
+
 class Resume(MpiTestCase):
     """Kills at random moments, then --resume until done: the output is the
     uninterrupted run's. The seed is printed, to replay a failure."""
