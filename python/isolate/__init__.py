@@ -408,8 +408,10 @@ class PoolExecutor(_futures.Executor):
     """A concurrent.futures.Executor whose workers are isolates.
 
     max_workers: default ISO_THREADS, else the CPUs this process may use.
-    backend: "auto" (or what ISO_BACKEND says), "subinterp", "threads" or
-    "process"; ISO_FORCE_PROCESS=1 makes "auto" pick "process". Under
+    backend: "auto" (or what ISO_BACKEND says), "subinterp", "threads",
+    "process", or "mpi" (every rank of the MPI job this is rank 0 of:
+    `mpirun -np N isolate run script.py`; max_workers is then this rank's);
+    ISO_FORCE_PROCESS=1 makes "auto" pick "process". Under
     "auto", an executor whose process has already loaded a module that
     sub-interpreters refuse starts on processes instead, with a
     RuntimeWarning naming the module: its functions may need that module.
