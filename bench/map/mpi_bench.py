@@ -16,12 +16,15 @@ writer would then share its worker's core. MPI's own start and end
 "less MPI's start" columns: a job pays them once, whatever runs in it. Case z is the coordinator's
 ceiling: 400,000 no-op items (`work.same`) of ~60 bytes and 40,000 of ~2 KB
 through `mpirun -np 2` and `-np 3`: items/s and MB/s (input and output)
-through rank 0.
+through rank 0. Case p is the Python API: mpi_api_job.py's isolate.map of
+200 heavy items, timed inside the script, under `isolate run` and under
+`mpirun -np 2 isolate run` (the first map starts the job's pool).
 """
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,11 +90,30 @@ def ceiling(opts, tmp):
     print(f"\n- `mpirun -np 3 mpi_hello`: {launcher:.3f} s")
 
 
+def api_case(opts):
+    job = os.path.join(HERE, "mpi_api_job.py")
+    ways = {"isolate run (one machine)": [opts.isolate, "run", job],
+            "mpirun -np 2 isolate run": [*MPIRUN, "-np", "2", opts.isolate, "run", job]}
+    samples = {name: [] for name in ways}
+    for r in range(opts.rounds):
+        for name, argv in ways.items():
+            print(f"  p: {name} (round {r + 1})", file=sys.stderr, flush=True)
+            out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+            samples[name].append((float(out[0]), float(out[1]), int(out[2])))
+    print("\n| Python API: 200 x heavy | first map s (starts the pool) | second map s | vs one machine | ranks used |")
+    print("|---|---:|---:|---:|---:|")
+    one = statistics.median(s[1] for s in samples["isolate run (one machine)"])
+    for name, got in samples.items():
+        second = statistics.median(s[1] for s in got)
+        print(f"| {name} | {statistics.median(s[0] for s in got):.3f} | {second:.3f} | {one / second:.2f}x "
+              f"| {max(s[2] for s in got)} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--isolate", required=True)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--cases", default="a,b,c,z")
+    ap.add_argument("--cases", default="a,b,c,z,p")
     opts = ap.parse_args()
     opts.isolate = os.path.abspath(opts.isolate)
     info = json.loads(subprocess.run([opts.isolate, "info", "--json"], capture_output=True, check=True).stdout)
@@ -103,6 +125,8 @@ def main():
         overhead_cases(opts, tmp)
         if "z" in opts.cases.split(","):
             ceiling(opts, tmp)
+        if "p" in opts.cases.split(","):
+            api_case(opts)
     print(f"\n- load at end: {os.getloadavg()[0]:.2f}")
 
 

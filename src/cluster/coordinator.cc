@@ -24,11 +24,12 @@ std::size_t chunks_held(unsigned workers) {
 
 }  // namespace
 
-Coordinator::Coordinator(Transport& transport, pool::MapPool& local)
+Coordinator::Coordinator(Transport& transport, pool::MapPool& local, bool reader_thread)
     : transport_(transport),
       local_(local),
       ranks_(static_cast<std::size_t>(transport.size())),
-      local_cap_(chunks_held(local.workers())) {
+      local_cap_(chunks_held(local.workers())),
+      max_pending_(0) {
   ranks_[0].workers = local.workers();
   ranks_[0].backend = pool::backend_name(local.backend());
   std::string failures;
@@ -53,6 +54,7 @@ Coordinator::Coordinator(Transport& transport, pool::MapPool& local)
     stop_all(transport_);
     throw Error(failures);
   }
+  if (reader_thread) max_pending_ = chunks_held(workers());
 }
 
 Coordinator::~Coordinator() {
@@ -68,7 +70,8 @@ void Coordinator::stop_all(Transport& transport) {
 }
 
 void Coordinator::submit(pool::ItemChunk chunk) {
-  const std::lock_guard guard(lock_);
+  std::unique_lock guard(lock_);
+  if (max_pending_ > 0) room_.wait(guard, [&] { return pending_.size() < max_pending_ || cancelled_; });
   pending_.push_back(std::move(chunk));
 }
 
@@ -81,6 +84,12 @@ unsigned Coordinator::workers() const {
   unsigned total = 0;
   for (const Rank& r : ranks_) total += r.workers;
   return total;
+}
+
+void Coordinator::cancel() {
+  cancelled_ = true;
+  const std::lock_guard guard(lock_);
+  room_.notify_all();
 }
 
 bool Coordinator::withdraw(std::uint64_t index) {
@@ -126,7 +135,9 @@ std::string Coordinator::describe() const {
          (total == 1 ? " worker" : " workers");
 }
 
-std::optional<pool::ResultChunk> Coordinator::next() { return next_for(std::chrono::nanoseconds::max()); }
+std::optional<pool::ResultChunk> Coordinator::next() {
+  return next_for(std::chrono::nanoseconds::max());
+}
 
 std::optional<pool::ResultChunk> Coordinator::next_for(std::chrono::nanoseconds limit) {
   using Clock = std::chrono::steady_clock;
@@ -203,6 +214,7 @@ bool Coordinator::hand_out() {
     for (std::size_t r = 1; r < ranks_.size(); ++r)
       if (!batch[r].empty()) sends.emplace_back(static_cast<int>(r), std::move(batch[r]));
   }
+  room_.notify_one();
   for (auto& [r, chunks] : sends) {
     ranks_[static_cast<std::size_t>(r)].out += chunks.size();
     transport_.send(r, Tag::work, encode(chunks));

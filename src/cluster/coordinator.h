@@ -5,7 +5,9 @@
 // rest. Every MPI call is made by the thread that calls next().
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -20,7 +22,12 @@ class Coordinator final : public Engine {
  public:
   // Waits for every rank's hello. If a rank's pool did not start, tells
   // every rank to stop and throws Error ("rank 2: ...").
-  Coordinator(Transport& transport, pool::MapPool& local);
+  // `reader_thread`: submit() comes from a thread of its own (isolate map's
+  // reader), which then waits while the queue holds as many chunks as every
+  // pool has room for, as MapPool::submit does. Without that the reader,
+  // which is faster than any pool, queues the first chunks (of one item, the
+  // size before any was measured) by the thousand.
+  Coordinator(Transport& transport, pool::MapPool& local, bool reader_thread = true);
   ~Coordinator() override;  // tells every rank the job is over
   void submit(pool::ItemChunk chunk) override;
   void finish() override;
@@ -31,7 +38,7 @@ class Coordinator final : public Engine {
   bool ended() const { return ended_ || cancelled_; }
   // Takes back a chunk (named by its first index) no pool has been handed: true, and it will not run.
   bool withdraw(std::uint64_t index);
-  void cancel() { cancelled_ = true; }  // next() returns nullopt at once; answers still out are dropped
+  void cancel();  // next() returns nullopt at once; answers still out are dropped
   // Waits for every chunk out, drops their answers and what is queued, and
   // makes the coordinator ready for another user (the Python API's pools).
   void reset();
@@ -61,13 +68,15 @@ class Coordinator final : public Engine {
   std::size_t local_cap_;      // chunks the local pool may hold
   std::size_t local_out_ = 0;  // chunks it holds
 
-  std::mutex lock_;  // pending_ and finished_, shared with submit()
+  std::mutex lock_;               // pending_ and finished_, shared with submit()
+  std::condition_variable room_;  // pending_ went below max_pending_
+  std::size_t max_pending_;       // 0: submit() never waits
   std::deque<pool::ItemChunk> pending_;
   bool finished_ = false;
 
   std::deque<pool::ResultChunk> ready_;
   bool ended_ = false;
-  bool cancelled_ = false;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace iso::cluster

@@ -5,11 +5,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -100,7 +100,7 @@ std::unique_ptr<api::Workers> attach(const pool::Options& local) {
         j.transport = std::make_unique<Transport>();
       }
       j.local = std::make_unique<pool::MapPool>(local);
-      j.coordinator = std::make_unique<Coordinator>(*j.transport, *j.local);
+      j.coordinator = std::make_unique<Coordinator>(*j.transport, *j.local, /*reader_thread=*/false);
     } catch (const Error& e) {
       throw pool::Error(pool::Error::Kind::start, std::string("isolate: mpi: ") + e.what());
     }
