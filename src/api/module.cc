@@ -37,7 +37,9 @@ class LocalWorkers final : public Workers {
  public:
   explicit LocalWorkers(const pool::Options& options) : pool_(options) {}
   void submit(pool::ItemChunk chunk) override { pool_.submit(std::move(chunk)); }
-  std::optional<pool::ResultChunk> next_for(std::chrono::nanoseconds limit) override { return pool_.next_for(limit); }
+  std::optional<pool::ResultChunk> next_for(std::chrono::nanoseconds limit) override {
+    return pool_.next_for(limit);
+  }
   bool ended() const override { return pool_.ended(); }
   bool withdraw(std::uint64_t index) override { return pool_.withdraw(index); }
   void finish() override { pool_.finish(); }
@@ -398,7 +400,9 @@ PyObject* refusing_module(PyObject* /*module*/, PyObject* /*unused*/) {
 // (`isolate run` under mpirun), or 0: backend "mpi" is there to take.
 // Only the main interpreter's: a worker's sub-interpreter imports isolate
 // too (the script does), and runs its atexit when it ends.
-bool in_main_interpreter() { return PyInterpreterState_Get() == PyInterpreterState_Main(); }
+bool in_main_interpreter() {
+  return PyInterpreterState_Get() == PyInterpreterState_Main();
+}
 
 PyObject* cluster_ranks_of_job(PyObject* /*module*/, PyObject* /*unused*/) {
   return PyLong_FromLong(cluster_factory != nullptr && in_main_interpreter() ? cluster_ranks : 0);
