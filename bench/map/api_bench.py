@@ -204,7 +204,7 @@ def main():
     # The process backend's forked workers hold every fd this process had,
     # the helper's stdin pipe included: close them first, or the helper
     # never sees the end of its input.
-    isolate._close_warm_pools()
+    isolate.shutdown()
     helper.stdin.close()
     helper.wait()
 

@@ -719,6 +719,14 @@ def _forget_warm_pools_in_child():
 _os.register_at_fork(before=_close_subinterpreters_before_fork, after_in_child=_forget_warm_pools_in_child)
 
 
+def shutdown():
+    """Closes the warm pools isolate.map keeps (they close at exit anyway):
+    their workers end, and with them whatever they inherited (a process
+    worker holds the file descriptors its caller had). The next map starts
+    new ones."""
+    _close_warm_pools()
+
+
 @_atexit.register
 def _close_warm_pools():
     with _warm_lock:

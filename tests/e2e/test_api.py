@@ -552,6 +552,23 @@ class Adaptive(ApiTestCase):
                              ["list late 4321", "tuple late 4321", "range late 4321", "generator late 4321",
                               "star late 9000", "[0, 1, 2, 3, 4]"], via)
 
+    def test_shutdown_closes_the_warm_pools_and_the_next_map_starts_anew(self):
+        # A process worker holds the caller's fds: after shutdown() the
+        # reader of a pipe the caller wrote to sees its end.
+        path = self.script("shutdown.py", '''
+            import os, select, isolate, work
+            r, w = os.pipe()
+            assert len(isolate.map(work.nap, range(60), max_workers=3, backend="process")) == 60
+            os.close(w)
+            isolate.shutdown()
+            ended = select.select([r], [], [], 10)[0] and os.read(r, 1) == b""
+            print(bool(ended), isolate._warm == {})
+            print(len(isolate.map(work.nap, range(60), max_workers=3, backend="process")))
+        ''')
+        for via, r in self.run_each_way(path):
+            self.assertEqual(r.returncode, 0, f"{via}: {r.stderr.decode()}")
+            self.assertEqual(r.stdout.decode().split(), ["True", "True", "60"], via)
+
     def test_a_function_redefined_after_the_fork_is_not_run_stale(self):
         # Forked workers have the functions of their fork time: one defined
         # or redefined later runs on the caller, and the next map forks anew.
