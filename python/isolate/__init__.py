@@ -736,12 +736,12 @@ def _close_warm_pools():
     _close(slots)
 
 
-def _import_main_for_rank(path):
-    """On a rank other than 0 of an MPI job whose pool shares this
-    interpreter (process, threads): rank 0's script, imported as a
-    sub-interpreter imports it, stands in for __main__."""
-    worker = _worker_module()
-    _sys.modules["__main__"] = worker._import_guarded(path, worker.MAIN)
+def _serve_for_rank():
+    """On a rank other than 0 of an MPI job: this interpreter's workers find
+    rank 0's __main__ functions by importing its script, as a
+    sub-interpreter's do (its `if __name__ == "__main__":` block does not
+    run), when one is first needed."""
+    _worker_module().serving_rank = True
 
 
 def _release_job_pool():

@@ -25,6 +25,11 @@ import sys
 # _pickle, not pickle: pickle.py brings re and enum, 7 ms of a worker's start.
 
 _fresh = False  # a sub-interpreter of our own, whose __main__ is not the caller's
+# A rank other than 0 of an MPI job (isolate run under mpirun): its main
+# interpreter is not rank 0's script either, so it finds __main__ functions
+# as a sub-interpreter does, importing the script when one is first needed.
+# (Each pool runs this module's body again in the same module: keep the flag.)
+serving_rank = globals().get("serving_rank", False)
 _funcs = {}     # pickle codec: ref -> function
 # True while TARGET or the caller's main script is being imported, so that an
 # unguarded isolate.map() at a script's top level is refused, not recursive.
@@ -51,7 +56,7 @@ def load(target, star, codec="json", fresh=False):
     """Imports TARGET (module:function or path/to/file.py:function) and
     returns run_batch(items) for these settings."""
     global _fresh, loading
-    _fresh = fresh  # what this interpreter is: the same for every pool in it
+    _fresh = fresh or serving_rank  # what this interpreter is: the same for every pool in it
     if codec == "pickle":
         import _pickle
         spec = _pickle.loads(bytes.fromhex(target))

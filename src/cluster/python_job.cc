@@ -155,11 +155,10 @@ std::string script_path(int argc, char** argv) {
 
 // What every worker of this rank loads: isolate._preload(None), with the
 // script's directory (or the current one) first on sys.path, as python3 puts
-// it for rank 0. Workers that share this interpreter (process, threads) find
-// rank 0's __main__ functions in the script imported here as a sub-interpreter
-// would (its `if __name__ == "__main__":` block does not run); a
-// sub-interpreter imports it itself from the path each function carries.
-std::string prepare_interpreter(const std::string& script, bool import_script) {
+// it for rank 0. Workers of every backend find rank 0's __main__ functions
+// by importing the script when one is first needed, as a sub-interpreter
+// does (its `if __name__ == "__main__":` block does not run).
+std::string prepare_interpreter(const std::string& script) {
   const std::string directory = script.empty() ? std::filesystem::current_path().string()
                                                : std::filesystem::path(script).parent_path().string();
   const PyGILState_STATE gil = PyGILState_Ensure();
@@ -168,10 +167,8 @@ std::string prepare_interpreter(const std::string& script, bool import_script) {
   PyObject* dir = PyUnicode_FromString(directory.c_str());
   PyObject* isolate = PyImport_ImportModule("isolate");
   if (sys_path != nullptr && dir != nullptr && isolate != nullptr && PyList_Insert(sys_path, 0, dir) == 0) {
-    if (import_script && !script.empty()) {
-      PyObject* done = PyObject_CallMethod(isolate, "_import_main_for_rank", "s", script.c_str());
-      Py_XDECREF(done);
-    }
+    PyObject* done = PyObject_CallMethod(isolate, "_serve_for_rank", nullptr);
+    Py_XDECREF(done);
     PyObject* text = PyErr_Occurred() ? nullptr : PyObject_CallMethod(isolate, "_preload", "O", Py_None);
     if (text != nullptr && PyUnicode_Check(text)) preload = PyUnicode_AsUTF8(text);
     Py_XDECREF(text);
@@ -227,7 +224,7 @@ int serve_python_rank(int argc, char** argv) {
     const pool::BackendChoice choice = pool::choose_backend("auto");
     options.backend = choice.backend;
     options.fall_back = choice.automatic;
-    options.target = prepare_interpreter(script_path(argc, argv), choice.backend != pool::Backend::subinterp);
+    options.target = prepare_interpreter(script_path(argc, argv));
     pool = std::make_unique<pool::MapPool>(options);
   } catch (const pool::Error& e) {
     error = e.what();
