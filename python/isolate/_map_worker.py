@@ -30,6 +30,8 @@ _fresh = False  # a sub-interpreter of our own, whose __main__ is not the caller
 # as a sub-interpreter does, importing the script when one is first needed.
 # (Each pool runs this module's body again in the same module: keep the flag.)
 serving_rank = globals().get("serving_rank", False)
+_main = globals().get("_main")  # the caller's main script, once imported here
+_main_lock = globals().get("_main_lock") or __import__("_thread").allocate_lock()
 _funcs = {}     # pickle codec: ref -> function
 # True while TARGET or the caller's main script is being imported, so that an
 # unguarded isolate.map() at a script's top level is refused, not recursive.
@@ -104,16 +106,25 @@ def _main_module(main_file):
     block does not run) and stands in for __main__, so that pickles naming
     __main__ find their classes; in the caller, __isolate_main__ is an alias
     of __main__."""
+    global _main
     if not _fresh:
         return sys.modules["__main__"]
-    module = sys.modules.get(MAIN)
-    if module is None:
-        if main_file is None:
-            raise TargetError("the function lives in a __main__ without a file (-c, stdin or the prompt); "
-                              "a sub-interpreter cannot import it: use backend='process', or define it in a module")
-        module = _import_guarded(main_file, MAIN)
-        sys.modules["__main__"] = module
-    return module
+    if _main is not None:
+        return _main
+    # Threads that share this interpreter (a rank's threads backend) must not
+    # see the module while another one is still running its body.
+    with _main_lock:
+        if _main is None:
+            module = sys.modules.get(MAIN)
+            if module is None:
+                if main_file is None:
+                    raise TargetError("the function lives in a __main__ without a file (-c, stdin or the prompt); "
+                                      "a sub-interpreter cannot import it: use backend='process', or define it "
+                                      "in a module")
+                module = _import_guarded(main_file, MAIN)
+                sys.modules["__main__"] = module
+            _main = module
+    return _main
 
 
 def _import_guarded(what, as_name=None):

@@ -50,6 +50,7 @@ struct Job {
   std::unique_ptr<Coordinator> coordinator;
   bool in_use = false;
   bool started = false;  // MPI was initialised, whether or not the rest started
+  std::string failed;    // why the job could not start: every later attach says so
 };
 
 Job& job() {
@@ -89,10 +90,13 @@ class ClusterWorkers final : public api::Workers {
 
 std::unique_ptr<api::Workers> attach(const pool::Options& local) {
   Job& j = job();
-  const std::lock_guard guard(j.lock);
-  if (j.in_use)
+  std::unique_lock guard(j.lock);
+  // A pool just closed (a map that failed) may still be handing the job
+  // back: give it a moment before calling the job busy.
+  if (!j.detached.wait_for(guard, std::chrono::seconds(10), [&] { return !j.in_use; }))
     throw pool::Error(pool::Error::Kind::start,
                       "isolate: the MPI job's pool is in use by another map or executor");
+  if (!j.failed.empty()) throw pool::Error(pool::Error::Kind::start, j.failed);
   if (!j.coordinator) {
     try {
       if (!j.transport) {
@@ -102,7 +106,10 @@ std::unique_ptr<api::Workers> attach(const pool::Options& local) {
       j.local = std::make_unique<pool::MapPool>(local);
       j.coordinator = std::make_unique<Coordinator>(*j.transport, *j.local, /*reader_thread=*/false);
     } catch (const Error& e) {
-      throw pool::Error(pool::Error::Kind::start, std::string("isolate: mpi: ") + e.what());
+      // The other ranks were told to stop (or MPI would not start): the job is over.
+      j.failed = std::string("isolate: mpi: ") + e.what();
+      j.local.reset();
+      throw pool::Error(pool::Error::Kind::start, j.failed);
     }
   }
   j.in_use = true;
