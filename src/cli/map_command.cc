@@ -256,13 +256,7 @@ sigset_t block_stop_signals() {
 // stops its start is said to rank 0, which reports it and stops the job.
 int rank_main(const MapOptions& o, cluster::Transport& transport) {
   dup2(STDERR_FILENO, STDOUT_FILENO);  // what the function prints; results go through rank 0
-  std::thread([set = block_stop_signals()] {
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
-    }
-    pool::MapPool::kill_worker_processes();
-    pool::EmbeddedPython::quick_exit(128 + sig);
-  }).detach();
+  cluster::end_on_stop_signals();
   std::string error;
   std::unique_ptr<pool::EmbeddedPython> interpreter;
   std::unique_ptr<pool::MapPool> pool;

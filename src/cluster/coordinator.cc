@@ -4,25 +4,11 @@
 #include <thread>
 
 #include "messages.h"
+#include "pacing.h"
 
 namespace iso::cluster {
 
-namespace {
-
 using std::chrono::microseconds;
-
-// How long the loop sleeps when nothing moved: short at first, so a rank's
-// request is answered at once, then up to 1 ms, so an idle coordinator does
-// not take a core from the pool beside it.
-constexpr microseconds kFirstWait{50};
-constexpr microseconds kLongestWait{1000};
-
-// The same: how many chunks a pool keeps queued to hide the hand-over.
-std::size_t chunks_held(unsigned workers) {
-  return 2 * static_cast<std::size_t>(workers);
-}
-
-}  // namespace
 
 Coordinator::Coordinator(Transport& transport, pool::MapPool& local, bool reader_thread)
     : transport_(transport),
@@ -124,12 +110,9 @@ std::size_t Coordinator::chunk_size(std::size_t max_in_flight) const {
 }
 
 std::string Coordinator::describe() const {
-  unsigned total = 0;
+  const unsigned total = workers();
   bool same = true;
-  for (const Rank& r : ranks_) {
-    total += r.workers;
-    same = same && r.backend == ranks_[0].backend;
-  }
+  for (const Rank& r : ranks_) same = same && r.backend == ranks_[0].backend;
   return (same ? ranks_[0].backend : std::string("mixed backends")) + ", " + std::to_string(ranks_.size()) +
          (ranks_.size() == 1 ? " rank, " : " ranks, ") + std::to_string(total) +
          (total == 1 ? " worker" : " workers");

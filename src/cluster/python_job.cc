@@ -1,8 +1,6 @@
 #include "python_job.h"
 
 #include <Python.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -12,7 +10,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "api/module.h"
 #include "coordinator.h"
@@ -201,17 +198,7 @@ std::string prepare_interpreter(const std::string& script) {
 }
 
 int serve_python_rank(int argc, char** argv) {
-  sigset_t set;
-  sigemptyset(&set);
-  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([set] {
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
-    }
-    pool::MapPool::kill_worker_processes();
-    pool::EmbeddedPython::quick_exit(128 + sig);
-  }).detach();
+  end_on_stop_signals();
   std::unique_ptr<Transport> transport;
   try {
     transport = std::make_unique<Transport>();

@@ -1,18 +1,20 @@
 #include "rank.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "messages.h"
+#include "pacing.h"
 
 namespace iso::cluster {
 
 namespace {
 
 using std::chrono::microseconds;
-constexpr microseconds kFirstWait{50};  // as the coordinator's (coordinator.cc)
-constexpr microseconds kLongestWait{1000};
 
 // Waits for rank 0's word after a failed start: it is stop (or end).
 int wait_for_stop(Transport& transport) {
@@ -34,7 +36,7 @@ int serve_rank(Transport& transport, pool::MapPool* pool, const std::string& sta
   hello.message = start_error;
   if (pool != nullptr) {
     hello.workers = pool->workers();
-    hello.credits = 2 * pool->workers();  // as many chunks as rank 0 keeps in its own pool
+    hello.credits = static_cast<std::uint32_t>(chunks_held(pool->workers()));
     hello.backend = pool::backend_name(pool->backend());
   }
   transport.send(0, Tag::hello, encode(hello));
@@ -90,6 +92,21 @@ int serve_rank(Transport& transport, pool::MapPool* pool, const std::string& sta
       answers.chunks.clear();
     }
   }
+}
+
+void end_on_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  std::thread([set] {
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    pool::MapPool::kill_worker_processes();
+    pool::EmbeddedPython::quick_exit(128 + sig);
+  }).detach();
 }
 
 }  // namespace iso::cluster

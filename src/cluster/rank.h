@@ -13,4 +13,9 @@ namespace iso::cluster {
 // why). Returns the rank's exit status. Throws Error on a transport failure.
 int serve_rank(Transport& transport, pool::MapPool* pool, const std::string& start_error);
 
+// What a serving rank does on SIGINT, SIGTERM or SIGHUP (mpirun's Ctrl-C, or
+// the job being ended): its worker processes are killed and it leaves at
+// once with 128 + the signal. Call before any other thread starts.
+void end_on_stop_signals();
+
 }  // namespace iso::cluster
