@@ -18,7 +18,12 @@ CTEST_ARGS  ?=
 
 CMAKE_CONFIG = -DISO_PYTHON=$(if $(PYTHON),$(abspath $(PYTHON)))
 
-.PHONY: fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api bench-mpi install tidy format format-check clean
+# The aarch64 cross build (docs/PORTING.md): Debian's cross toolchain, Debian's
+# arm64 CPython unpacked into build/aarch64/sysroot, tests under qemu-aarch64.
+AARCH64_BUILD ?= build-aarch64
+AARCH64_ROOT  ?= build/aarch64
+
+.PHONY: cross-aarch64 test-aarch64 test-musl fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api bench-mpi install tidy format format-check clean
 
 all: build
 
@@ -69,6 +74,22 @@ test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) $(CMAKE_CONFIG) -DISO_SANITIZE=thread -DISO_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target iso_tsan_tests
 	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+cross-aarch64:
+	@scripts/install-deps.sh aarch64
+	@scripts/aarch64-sysroot.sh --into $(AARCH64_ROOT) >/dev/null
+	@cmake -S . -B $(AARCH64_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DISO_SYSROOT=$(abspath $(AARCH64_ROOT))/sysroot -DISO_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(AARCH64_BUILD) -j $(JOBS)
+
+# The cross build's tests under qemu: which ones, and which not, in the script.
+test-aarch64: cross-aarch64
+	@scripts/test-aarch64.sh $(AARCH64_BUILD)
+
+# The front on musl's headers, and the bit-exact suite through it.
+test-musl: build
+	@scripts/install-deps.sh musl
+	@scripts/test-musl.sh $(BUILD)
 
 bench: build
 	@cmake --build $(BUILD) -j $(JOBS) --target bench_python_startup exec_busy_work bench_pool_log
@@ -121,4 +142,4 @@ format-check:
 	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(AARCH64_BUILD)

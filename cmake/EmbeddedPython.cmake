@@ -15,7 +15,7 @@ set(ISO_PYTHON "" CACHE FILEPATH "python3.x whose static libpython isolate embed
 # Runs the probe under INTERPRETER and sets <prefix>_<key> for each fact.
 function(iso_probe_python interpreter prefix)
   execute_process(
-    COMMAND "${interpreter}" -I "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/probe_python.py"
+    COMMAND ${CMAKE_CROSSCOMPILING_EMULATOR} "${interpreter}" -I "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/probe_python.py"
     OUTPUT_VARIABLE out RESULT_VARIABLE rc ERROR_QUIET)
   set(${prefix}_ok FALSE PARENT_SCOPE)
   if(NOT rc EQUAL 0)
@@ -58,7 +58,23 @@ function(iso_find_default_python out_var)
   set(${out_var} "${best}" PARENT_SCOPE)
 endfunction()
 
-if(NOT ISO_PYTHON)
+# A cross build embeds the sysroot's CPython (cmake/aarch64-linux-gnu.cmake),
+# run under the emulator to describe itself.
+function(iso_find_sysroot_python out_var)
+  file(GLOB candidates "${ISO_SYSROOT}/usr/bin/python3.[0-9]*")
+  list(FILTER candidates INCLUDE REGEX "python3\\.[0-9]+$")
+  list(SORT candidates COMPARE NATURAL ORDER DESCENDING)
+  list(POP_FRONT candidates best)
+  set(${out_var} "${best}" PARENT_SCOPE)
+endfunction()
+
+if(NOT ISO_PYTHON AND CMAKE_CROSSCOMPILING)
+  iso_find_sysroot_python(found)
+  if(NOT found)
+    message(FATAL_ERROR "isolate: no python3.x in ${ISO_SYSROOT}/usr/bin: run scripts/aarch64-sysroot.sh")
+  endif()
+  set(ISO_PYTHON "${found}" CACHE FILEPATH "python3.x whose static libpython isolate embeds (default: newest found)" FORCE)
+elseif(NOT ISO_PYTHON)
   iso_find_default_python(found)
   if(NOT found)
     message(FATAL_ERROR "isolate: no CPython with a static libpython found; "
@@ -79,7 +95,26 @@ if(NOT ISO_PY_static_library)
                       "(isolate links it statically: docs/ARCHITECTURE.md, Build)")
 endif()
 
+# Under the emulator the sysroot's CPython sees its build-time paths (qemu's
+# -L looks them up in the sysroot first): the linker needs the real ones.
+if(CMAKE_CROSSCOMPILING AND NOT EXISTS "${ISO_PY_static_library}")
+  set(ISO_PY_static_library "${ISO_SYSROOT}${ISO_PY_static_library}")
+endif()
+
 string(REPLACE "," ";" ISO_PY_link_libraries "${ISO_PY_link_libraries}")
+# ... and libpython's own dependencies (zlib, expat) from the sysroot, by
+# path; the C library's (dl, m, util) stay the toolchain's.
+if(CMAKE_CROSSCOMPILING)
+  set(libs "")
+  foreach(lib IN LISTS ISO_PY_link_libraries)
+    if(NOT lib MATCHES "^(c|dl|m|pthread|rt|util)$")
+      find_library(ISO_PY_LIB_${lib} ${lib} REQUIRED)
+      set(lib "${ISO_PY_LIB_${lib}}")
+    endif()
+    list(APPEND libs "${lib}")
+  endforeach()
+  set(ISO_PY_link_libraries "${libs}")
+endif()
 set(ISO_PYTHON_VERSION "${ISO_PY_version}")
 set(ISO_PYTHON_EXECUTABLE "${ISO_PY_executable}")
 set(ISO_PYTHON_GIL_DISABLED "${ISO_PY_gil_disabled}")
@@ -125,7 +160,7 @@ function(iso_marshal_code source filename header namespace name target)
   set(out "${PROJECT_BINARY_DIR}/generated/${header}")
   add_custom_command(
     OUTPUT "${out}"
-    COMMAND "${ISO_PYTHON_EXECUTABLE}" -I "${PROJECT_SOURCE_DIR}/cmake/marshal_code.py" "${source}" "${filename}"
+    COMMAND ${CMAKE_CROSSCOMPILING_EMULATOR} "${ISO_PYTHON_EXECUTABLE}" -I "${PROJECT_SOURCE_DIR}/cmake/marshal_code.py" "${source}" "${filename}"
             "${out}" "${namespace}" "${name}"
     DEPENDS "${source}" "${PROJECT_SOURCE_DIR}/cmake/marshal_code.py"
     COMMENT "Marshalling ${filename}" VERBATIM)

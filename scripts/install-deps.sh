@@ -4,6 +4,9 @@
 # on a machine that already has everything.
 #   scripts/install-deps.sh          what `make demo` and `make test` need
 #   scripts/install-deps.sh cpython  also what scripts/build-cpython.sh needs
+#   scripts/install-deps.sh aarch64  also the arm64 cross toolchain and qemu
+#                                    (make cross-aarch64, make test-aarch64)
+#   scripts/install-deps.sh musl     also musl-gcc (make test-musl)
 set -euo pipefail
 
 packages=(
@@ -24,7 +27,13 @@ for group in "$@"; do
       packages+=(xz-utils dpkg apt debian-archive-keyring
         libssl-dev libffi-dev libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev
         libncurses-dev uuid-dev libgdbm-dev libgdbm-compat-dev) ;;
-    *) echo "install-deps: unknown group '$group' (known: cpython)" >&2; exit 2 ;;
+    # qemu-user-binfmt registers qemu-aarch64 with the kernel's binfmt_misc,
+    # so that an aarch64 program can exec another (the front execs the core).
+    aarch64)
+      packages+=(crossbuild-essential-arm64 qemu-user qemu-user-binfmt binfmt-support
+        xz-utils dpkg apt debian-archive-keyring) ;;
+    musl) packages+=(musl-tools) ;;
+    *) echo "install-deps: unknown group '$group' (known: cpython, aarch64, musl)" >&2; exit 2 ;;
   esac
 done
 

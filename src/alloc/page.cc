@@ -17,6 +17,7 @@
 #include <sched.h>
 
 #include <cstdlib>
+#include <initializer_list>
 
 #include "internal.h"
 

@@ -153,7 +153,7 @@ void handle_signals(Run& run, sigset_t set) {
   while (sigwait(&set, &sig) != 0) {
   }
   try {
-    run.writer->flush();
+    run.writer->stop();
   } catch (const std::system_error&) {
     // the output is gone; nothing more to save
   }

@@ -67,6 +67,7 @@ bool LineReader::ready() {
 
 std::size_t OrderedWriter::add(pool::Result result) {
   const std::lock_guard guard(lock_);
+  if (stopped_) return 0;
   if (!result.ok) ++failed_;
   std::size_t lines = 0;
   if (result.index != next_index_) {
@@ -109,6 +110,16 @@ void OrderedWriter::write_out(int fd, std::string& buffer) {
 
 void OrderedWriter::flush() {
   const std::lock_guard guard(lock_);
+  write_buffers();
+}
+
+void OrderedWriter::stop() {
+  const std::lock_guard guard(lock_);
+  stopped_ = true;
+  write_buffers();
+}
+
+void OrderedWriter::write_buffers() {
   write_out(out_fd_, out_buffer_);
   if (errors_fd_ >= 0) write_out(errors_fd_, errors_buffer_);
 }

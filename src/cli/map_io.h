@@ -45,6 +45,9 @@ class OrderedWriter {
   std::size_t add(pool::Result result);
   // Writes what is buffered; throws std::system_error like add().
   void flush();
+  // flush(), then ignores every later result: what comes in after Ctrl-C
+  // (a killed worker's items failing among it) is not the run's to write.
+  void stop();
   std::uint64_t written() const;
   std::uint64_t failed() const;
   std::uint64_t pending() const;  // results held back waiting for an earlier index
@@ -54,6 +57,7 @@ class OrderedWriter {
  private:
   void append_line(const pool::Result& r);
   void write_out(int fd, std::string& buffer);
+  void write_buffers();  // with lock_ held
   mutable std::mutex lock_;
   int out_fd_;
   OutputFormat format_;
@@ -61,6 +65,7 @@ class OrderedWriter {
   std::map<std::uint64_t, pool::Result> held_;
   std::uint64_t next_index_ = 0;
   std::uint64_t failed_ = 0;
+  bool stopped_ = false;
   std::string out_buffer_;
   std::string errors_buffer_;
 };

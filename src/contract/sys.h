@@ -47,8 +47,7 @@ inline long raw(long number, long a, long b, long c, long d, long e) {
   const long result = ::syscall(number, a, b, c, d, e);
   return result < 0 ? -errno : result;
 }
-#else
-static_assert(sizeof(long) == 8, "the freestanding front is for x86-64");
+#elif defined(__x86_64__)
 inline long raw(long number, long a, long b, long c, long d, long e) {
   register long r10 asm("r10") = d;
   register long r8 asm("r8") = e;
@@ -59,6 +58,21 @@ inline long raw(long number, long a, long b, long c, long d, long e) {
                : "rcx", "r11", "memory");
   return result;
 }
+#elif defined(__aarch64__)
+// The number in x8, arguments in x0-x5, the result in x0; svc clobbers
+// nothing else.
+inline long raw(long number, long a, long b, long c, long d, long e) {
+  register long x8 asm("x8") = number;
+  register long x0 asm("x0") = a;
+  register long x1 asm("x1") = b;
+  register long x2 asm("x2") = c;
+  register long x3 asm("x3") = d;
+  register long x4 asm("x4") = e;
+  asm volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+  return x0;
+}
+#else
+#error "the freestanding front knows the system calls of x86-64 and aarch64 only"
 #endif
 
 template <typename... Args>
@@ -125,8 +139,12 @@ inline long recvmsg(int fd, msghdr* message, int flags) {
 inline long getsockopt(int fd, int level, int name, void* value, socklen_t* size) {
   return call(SYS_getsockopt, fd, level, name, value, size);
 }
+// ppoll, which every architecture has (aarch64 has no poll).
 inline long poll(pollfd* fds, unsigned count, int timeout_ms) {
-  return call(SYS_poll, fds, count, timeout_ms);
+  struct KernelTimespec {
+    long seconds, nanoseconds;
+  } limit{timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+  return call(SYS_ppoll, fds, count, timeout_ms < 0 ? nullptr : &limit, nullptr, kSigsetSize);
 }
 inline long geteuid() {
   return call(SYS_geteuid);

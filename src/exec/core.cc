@@ -108,8 +108,10 @@ bool Core::run(const Loop& loop, std::size_t begin, std::size_t end, std::size_t
   cancel_.store(false, std::memory_order_relaxed);
   failed_.store(false, std::memory_order_relaxed);
 
-  // Open: nobody is inside (the last loop waited for that), so a plain store.
-  gate_.store(gate_.load(std::memory_order_relaxed) + kGenerationUnit, std::memory_order_seq_cst);
+  // Open: nobody is inside (the last loop waited for that), so no RMW is
+  // needed for the value; an exchange all the same, so that no emulator lets
+  // the load of sleepers_ pass it (include/isolate/conc/spsc_ring.h).
+  (void)gate_.exchange(gate_.load(std::memory_order_relaxed) + kGenerationUnit, std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_seq_cst) != 0) {
     wake_word_.fetch_add(1, std::memory_order_seq_cst);
     futex_wake(wake_word_, INT_MAX);
@@ -184,7 +186,7 @@ bool Core::wait_for_workers() {
   auto done = [this] { return inside(gate_.load(std::memory_order_acquire)) == 0; };
   if (spin_until(done, spin_ns_)) return true;
   for (;;) {
-    caller_waiting_.store(1, std::memory_order_seq_cst);
+    (void)caller_waiting_.exchange(1, std::memory_order_seq_cst);  // an exchange: see run()
     const std::uint32_t word = done_word_.load(std::memory_order_seq_cst);
     if (inside(gate_.load(std::memory_order_seq_cst)) == 0) break;
     // In a child forked from inside a body, the workers counted here are gone.

@@ -13,9 +13,10 @@ int main(int argc, char** argv, char** envp);
 
 extern "C" {
 
+// They return the destination as it was: the compiler relies on that.
+#if defined(__x86_64__)
 // In assembly, so that the compiler cannot turn them back into calls to
 // these very functions.
-// They return the destination as it was: the compiler relies on that.
 void* memcpy(void* to, const void* from, std::size_t size) {
   void* start = to;
   asm volatile("rep movsb" : "+D"(to), "+S"(from), "+c"(size) : : "memory");
@@ -37,6 +38,31 @@ void* memset(void* to, int value, std::size_t size) {
   asm volatile("rep stosb" : "+D"(to), "+c"(size) : "a"(value) : "memory");
   return start;
 }
+#else
+// Plain loops: this file is built with -fno-tree-loop-distribute-patterns,
+// which keeps the compiler from turning them back into calls to these very
+// functions. The front copies a few hundred bytes at most.
+void* memcpy(void* to, const void* from, std::size_t size) {
+  auto* out = static_cast<unsigned char*>(to);
+  const auto* in = static_cast<const unsigned char*>(from);
+  for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
+  return to;
+}
+
+void* memmove(void* to, const void* from, std::size_t size) {
+  auto* out = static_cast<unsigned char*>(to);
+  const auto* in = static_cast<const unsigned char*>(from);
+  if (out <= in || in + size <= out) return memcpy(to, from, size);
+  for (std::size_t i = size; i > 0; --i) out[i - 1] = in[i - 1];
+  return to;
+}
+
+void* memset(void* to, int value, std::size_t size) {
+  auto* out = static_cast<unsigned char*>(to);
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<unsigned char>(value);
+  return to;
+}
+#endif
 
 int memcmp(const void* a, const void* b, std::size_t size) {
   const auto* x = static_cast<const unsigned char*>(a);
@@ -62,6 +88,10 @@ std::size_t strlen(const char* text) {
 
 }  // extern "C"
 
+// The entry point: no return address and no frame above it (the zeroed
+// frame pointer ends a debugger's backtrace), the stack aligned to 16 for
+// the call.
+#if defined(__x86_64__)
 asm(".text\n"
     ".globl _start\n"
     "_start:\n"
@@ -70,3 +100,16 @@ asm(".text\n"
     "  and $-16, %rsp\n"
     "  call iso_front_start\n"
     "  hlt\n");
+#elif defined(__aarch64__)
+// The kernel already leaves sp aligned to 16 on aarch64.
+asm(".text\n"
+    ".globl _start\n"
+    "_start:\n"
+    "  mov x29, xzr\n"
+    "  mov x30, xzr\n"
+    "  mov x0, sp\n"
+    "  bl iso_front_start\n"
+    "  brk #0\n");
+#else
+#error "the freestanding front has a _start for x86-64 and aarch64 only"
+#endif

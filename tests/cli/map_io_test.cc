@@ -149,6 +149,25 @@ TEST(OrderedWriter, HoldsResultsUntilTheGapBeforeThemIsFilled) {
   EXPECT_EQ(writer.written(), 3u);
 }
 
+// Ctrl-C: what is complete is written, and nothing after it, not even the
+// items of a worker the interruption killed (they would fail as `null`).
+TEST(OrderedWriter, AfterStopNothingMoreIsWritten) {
+  Pipe out;
+  {
+    OrderedWriter writer(out.write, OutputFormat::values, -1);
+    writer.add(ok(0));
+    writer.add(ok(2));
+    writer.stop();
+    EXPECT_EQ(writer.add(failed(1)), 0u);
+    EXPECT_EQ(writer.add(ok(3)), 0u);
+    EXPECT_EQ(writer.written(), 1u);
+    EXPECT_EQ(writer.failed(), 0u);
+    writer.flush();
+  }
+  out.close_write();
+  EXPECT_EQ(out.drain(), "0\n");
+}
+
 TEST(OrderedWriter, ValuesFormatWritesNullForAFailureAndRecordsTheError) {
   Pipe out, errors;
   {

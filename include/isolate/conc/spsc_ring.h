@@ -94,9 +94,13 @@ class SpscRing {
       if (tail - head_seen_ > mask_) return false;
     }
     std::construct_at(slot(tail), std::forward<Args>(args)...);
-    // seq_cst store, then seq_cst load of the flag: with the consumer's
-    // store-flag-then-load-tail in pop(), one of the two sees the other.
-    tail_.store(tail + 1, std::memory_order_seq_cst);
+    // Publish, then load the flag: with the consumer's store-flag-then-load-
+    // tail in pop(), one of the two sees the other. The publishing write is
+    // an exchange, not a seq_cst store: the same xchg on x86-64, and on
+    // aarch64 an atomic swap, which emulators order before the next load
+    // (qemu 7.2 lets a store-release pass a later load-acquire, which the
+    // architecture forbids: docs/PORTING.md).
+    (void)tail_.exchange(tail + 1, std::memory_order_seq_cst);
     if (consumer_sleeps_.load(std::memory_order_seq_cst) != 0) wake(consumer_sleeps_);
     return true;
   }
@@ -130,7 +134,7 @@ class SpscRing {
     T* const element = slot(head);
     std::optional<T> out(std::in_place, std::move(*element));
     std::destroy_at(element);
-    head_.store(head + 1, std::memory_order_seq_cst);  // pairs with emplace(), as in try_emplace
+    (void)head_.exchange(head + 1, std::memory_order_seq_cst);  // pairs with emplace(), as in try_emplace
     if (producer_sleeps_.load(std::memory_order_seq_cst) != 0) wake(producer_sleeps_);
     return out;
   }
@@ -197,7 +201,7 @@ class SpscRing {
       if (ready()) return;
       detail::cpu_relax();
     }
-    flag.store(1, std::memory_order_seq_cst);
+    (void)flag.exchange(1, std::memory_order_seq_cst);  // an exchange: see try_emplace
     if (ready()) {
       flag.store(0, std::memory_order_relaxed);
       return;
