@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test-musl`: the `isolate` front built on musl's headers (Debian's
+# `make test-musl`: isoalloc and the `isolate` front built on musl's headers (Debian's
 # musl-tools) instead of glibc's, then the bit-exact suite through it, both
 # `isolate run` (the front execs the core) and `isolate call` (the front
 # talks to the server itself). The front links no C library either way (its
@@ -7,7 +7,8 @@
 # struct and constant the front takes from a C header (stat, sockaddr_un,
 # msghdr, pollfd, the O_* and SOCK_* numbers), which must match the kernel's.
 #   scripts/test-musl.sh BUILD_DIR    (a host build: its core serves the front)
-# isoalloc is not built for musl here: docs/PORTING.md says why.
+# Then isoalloc built on musl, linked as the malloc of a static musl program
+# (tests/alloc/musl_stress.c): threads, every size class, cross-thread frees.
 set -euo pipefail
 build=${1:?usage: scripts/test-musl.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
@@ -35,16 +36,31 @@ flags=(-std=c++20 -O2 -specs "$specs" -isystem /usr/include/c++/12
   -fno-threadsafe-statics -fno-pie -fcf-protection=none -Wall -Wextra -Werror
   -I "$src/src" -I "$src/include" -I "$build/generated")
 for f in main call socket_path start; do
-  g++ "${flags[@]}" -c "$src/src/front/$f.cc" -o "$out/obj/$f.o"
+  g++ "${flags[@]}" -c "$src/src/front/$f.cc" -o "$out/obj/front_$f.o"
 done
-gcc -static -nostdlib -no-pie -Wl,--gc-sections -Wl,--build-id=none "$out"/obj/*.o -lgcc -o "$out/bin/isolate"
+gcc -static -nostdlib -no-pie -Wl,--gc-sections -Wl,--build-id=none "$out"/obj/front_*.o -lgcc -o "$out/bin/isolate"
 echo "test-musl: built $out/bin/isolate ($(stat -c %s "$out/bin/isolate") bytes) on musl's headers" >&2
+
+# isoalloc: its C++ against musl's C headers and Debian's libstdc++ headers
+# (configured for glibc: scripts/musl-glibcxx-compat.h names what they ask
+# for); it needs no C++ run time, so musl-gcc links it into a C program.
+alloc_flags=(-std=c++20 -O2 -specs "$specs" -isystem /usr/include/c++/12
+  -isystem "/usr/include/$(gcc -print-multiarch)/c++/12" "-D__GLIBC_PREREQ(major,minor)=0"
+  -include "$src/scripts/musl-glibcxx-compat.h" -fno-exceptions -fno-rtti -ftls-model=initial-exec -fPIC
+  -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc -Wall -Wextra -Werror
+  -I "$src/include" -I "$src/src/alloc")
+for f in os options stats size_class segment page heap alloc override; do
+  g++ "${alloc_flags[@]}" -c "$src/src/alloc/$f.cc" -o "$out/obj/alloc_$f.o"
+done
+musl-gcc -O2 -Wall -Wextra -Werror -I "$src/include" -c "$src/tests/alloc/musl_stress.c" -o "$out/obj/musl_stress.o"
+musl-gcc -static "$out/obj/musl_stress.o" "$out"/obj/alloc_*.o -lpthread -o "$out/bin/musl_stress"
+rc=0
+"$out/bin/musl_stress" || rc=1
 
 runtime=$(mktemp -d)
 chmod 700 "$runtime"
 trap '"$out/bin/isolate" serve --stop >/dev/null 2>&1 || true; rm -rf "$runtime"' EXIT
 export XDG_RUNTIME_DIR=$runtime ISO_SERVE_IDLE_TIMEOUT=600
-rc=0
 "$python" "$src/tests/e2e/bitexact/run_case.py" --runner "$out/bin/isolate run" --python "$python" --all || rc=1
 # The first call starts the server (cold); every case after it must run warm.
 "$out/bin/isolate" call -c 'pass'
