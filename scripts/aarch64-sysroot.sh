@@ -6,8 +6,9 @@
 #
 # Nothing is installed into the system: the packages come through apt-get
 # with a private sources list, architecture, lists and cache under
-# <into>/apt and an empty dpkg status (so apt fetches the whole dependency
-# closure), and `dpkg -x` unpacks each one (no maintainer scripts run).
+# <into>/apt and an empty dpkg status (scripts/private-apt.sh; so apt
+# fetches the whole dependency closure), and `dpkg -x` unpacks each one (no
+# maintainer scripts run).
 # Debian's signed Release file vouches for every .deb's checksum, which
 # apt checks. A second call does nothing.
 #   scripts/aarch64-sysroot.sh [--into build/aarch64] [--python 3.11]
@@ -38,23 +39,16 @@ if [ -f "$stamp" ] && [ -f "$python" ]; then
   exit 0
 fi
 
-apt_dir="$into/apt"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || die "$keyring is missing (Debian package debian-archive-keyring)"
+# shellcheck source=scripts/private-apt.sh
+. "$(dirname "$0")/private-apt.sh"
+private_apt "$into/apt"
 cat >"$apt_dir/sources.list" <<EOF
 deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian bookworm main
 deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian bookworm-updates main
 deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian-security bookworm-security main
 EOF
-apt_opts=(
-  -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
-  -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
-  -o Dir::State::Status=/dev/null -o Debug::NoLocking=1
-  -o APT::Architecture=arm64 -o APT::Architectures::=arm64
-  -o APT::Install-Recommends=0 -o APT::Get::Assume-Yes=1
-)
-[ "$(id -u)" = 0 ] && apt_opts+=(-o APT::Sandbox::User=root)
+apt_opts+=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64
+  -o APT::Install-Recommends=0 -o APT::Get::Assume-Yes=1)
 
 # The interpreter (the bit-exact suite's reference), the static library and
 # headers isolate embeds, what libpython's link needs (zlib, expat), the

@@ -65,24 +65,18 @@ fi
 
 # ------------------------------------------------------------- fetch
 package="python$version"
-apt_dir="$into/apt"
 src_dir="$into/src"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$src_dir"
+mkdir -p "$src_dir"
+# shellcheck source=scripts/private-apt.sh
+. "$(dirname "$0")/private-apt.sh"
+private_apt "$into/apt"
 # deb-src for the suites that carry newer CPythons than bookworm; the archive
 # keyring Debian 12 installs signs them all.
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || die "$keyring is missing (Debian package debian-archive-keyring)"
 cat >"$apt_dir/sources.list" <<EOF
 deb-src [signed-by=$keyring] http://deb.debian.org/debian stable main
 deb-src [signed-by=$keyring] http://deb.debian.org/debian testing main
 deb-src [signed-by=$keyring] http://deb.debian.org/debian unstable main
 EOF
-apt_opts=(
-  -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
-  -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
-  -o Dir::State::Status=/dev/null -o Debug::NoLocking=1
-)
-[ "$(id -u)" = 0 ] && apt_opts+=(-o APT::Sandbox::User=root)
 
 # The .dsc of the newest version already downloaded and checked, if any.
 newest_local_dsc() {

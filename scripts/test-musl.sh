@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# `make test-musl`: isoalloc and the `isolate` front built on musl's headers (Debian's
-# musl-tools) instead of glibc's, then the bit-exact suite through it, both
-# `isolate run` (the front execs the core) and `isolate call` (the front
-# talks to the server itself). The front links no C library either way (its
-# own _start and system calls, src/front/start.cc): what musl changes is every
-# struct and constant the front takes from a C header (stat, sockaddr_un,
-# msghdr, pollfd, the O_* and SOCK_* numbers), which must match the kernel's.
+# `make test-musl`: isolate's musl-ready parts built against musl (Debian's
+# musl-tools) instead of glibc, and tested:
+# - the `isolate` front, on musl's headers, then the bit-exact suite through
+#   it, both `isolate run` (the front execs the core) and `isolate call` (the
+#   front talks to the server itself). The front links no C library either
+#   way (its own _start and system calls, src/front/start.cc): what musl
+#   changes is every struct and constant it takes from a C header (stat,
+#   sockaddr_un, msghdr, pollfd, the O_* and SOCK_* numbers);
+# - isoalloc, linked as the malloc of a static musl program
+#   (tests/alloc/musl_stress.c): threads, every size class, cross-thread frees.
 #   scripts/test-musl.sh BUILD_DIR    (a host build: its core serves the front)
-# Then isoalloc built on musl, linked as the malloc of a static musl program
-# (tests/alloc/musl_stress.c): threads, every size class, cross-thread frees.
 set -euo pipefail
 build=${1:?usage: scripts/test-musl.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
@@ -26,14 +27,15 @@ mkdir -p "$out/bin" "$out/libexec/isolate" "$out/obj"
 ln -s "$build/libexec/isolate/isolate-core" "$out/libexec/isolate/isolate-core"
 core_from_front=../libexec/isolate/isolate-core  # src/CMakeLists.txt's layout
 
-# musl's C headers first (the specs file), then libstdc++'s freestanding-enough
-# headers (<cstddef>, <type_traits>; nothing that needs its run time), which
-# ask glibc's version macro.
-flags=(-std=c++20 -O2 -specs "$specs" -isystem /usr/include/c++/12
+# C++ on musl: musl's C headers first (the specs file), then Debian's
+# libstdc++ headers (only what needs no run time: <cstddef>, <atomic>, ...),
+# which are configured for glibc and ask its version macro.
+musl_cxx=(-std=c++20 -O2 -specs "$specs" -isystem /usr/include/c++/12
   -isystem "/usr/include/$(gcc -print-multiarch)/c++/12" "-D__GLIBC_PREREQ(major,minor)=0"
-  -DISO_FREESTANDING=1 "-DISO_CORE_FROM_FRONT=\"$core_from_front\""
-  -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector
-  -fno-threadsafe-statics -fno-pie -fcf-protection=none -Wall -Wextra -Werror
+  -fno-exceptions -fno-rtti -Wall -Wextra -Werror)
+flags=("${musl_cxx[@]}" -DISO_FREESTANDING=1 "-DISO_CORE_FROM_FRONT=\"$core_from_front\""
+  -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector
+  -fno-threadsafe-statics -fno-pie -fcf-protection=none
   -I "$src/src" -I "$src/include" -I "$build/generated")
 for f in main call socket_path start; do
   g++ "${flags[@]}" -c "$src/src/front/$f.cc" -o "$out/obj/front_$f.o"
@@ -41,13 +43,11 @@ done
 gcc -static -nostdlib -no-pie -Wl,--gc-sections -Wl,--build-id=none "$out"/obj/front_*.o -lgcc -o "$out/bin/isolate"
 echo "test-musl: built $out/bin/isolate ($(stat -c %s "$out/bin/isolate") bytes) on musl's headers" >&2
 
-# isoalloc: its C++ against musl's C headers and Debian's libstdc++ headers
-# (configured for glibc: scripts/musl-glibcxx-compat.h names what they ask
-# for); it needs no C++ run time, so musl-gcc links it into a C program.
-alloc_flags=(-std=c++20 -O2 -specs "$specs" -isystem /usr/include/c++/12
-  -isystem "/usr/include/$(gcc -print-multiarch)/c++/12" "-D__GLIBC_PREREQ(major,minor)=0"
-  -include "$src/scripts/musl-glibcxx-compat.h" -fno-exceptions -fno-rtti -ftls-model=initial-exec -fPIC
-  -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc -Wall -Wextra -Werror
+# isoalloc: <atomic> reaches further into those headers, to two glibc-only
+# names (scripts/musl-glibcxx-compat.h gives them); it needs no C++ run time,
+# so musl-gcc links it into a C program.
+alloc_flags=("${musl_cxx[@]}" -include "$src/scripts/musl-glibcxx-compat.h" -ftls-model=initial-exec -fPIC
+  -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
   -I "$src/include" -I "$src/src/alloc")
 for f in os options stats size_class segment page heap alloc override; do
   g++ "${alloc_flags[@]}" -c "$src/src/alloc/$f.cc" -o "$out/obj/alloc_$f.o"
