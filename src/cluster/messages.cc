@@ -11,6 +11,9 @@ namespace {
 
 class Out {
  public:
+  // `size`: the message's exact length, so that a message of megabytes is
+  // one allocation, not a chain of doublings that each copy and fault in.
+  explicit Out(std::size_t size = 0) { bytes_.reserve(size); }
   template <class T>
   void put(T value) {
     static_assert(std::is_trivially_copyable_v<T>);
@@ -85,7 +88,12 @@ Hello decode_hello(const std::string& bytes) {
 }
 
 std::string encode(const std::vector<pool::ItemChunk>& work) {
-  Out out;
+  std::size_t size = sizeof(std::uint32_t);
+  for (const pool::ItemChunk& chunk : work) {
+    size += sizeof(std::uint32_t);
+    for (const pool::Item& item : chunk) size += 2 * sizeof(std::uint64_t) + item.payload.size();
+  }
+  Out out(size);
   out.put(static_cast<std::uint32_t>(work.size()));
   for (const pool::ItemChunk& chunk : work) {
     out.put(static_cast<std::uint32_t>(chunk.size()));
@@ -112,7 +120,12 @@ std::vector<pool::ItemChunk> decode_work(const std::string& bytes) {
 }
 
 std::string encode(const Answers& answers) {
-  Out out;
+  std::size_t size = 2 * sizeof(std::uint32_t);
+  for (const pool::ResultChunk& chunk : answers.chunks) {
+    size += sizeof(std::uint32_t);
+    for (const pool::Result& r : chunk) size += 2 * sizeof(std::uint64_t) + 1 + r.payload.size();
+  }
+  Out out(size);
   out.put(answers.credits);
   out.put(static_cast<std::uint32_t>(answers.chunks.size()));
   for (const pool::ResultChunk& chunk : answers.chunks) {

@@ -1,6 +1,7 @@
 #include "transport.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -55,6 +56,13 @@ std::string plugin_path() {
 }
 
 Transport::Transport() : api_(load(library_)) {
+  // Messages are chunks of items, often megabytes, made and freed by the
+  // hundred per second. glibc's defaults map each one afresh, or give the
+  // top of the heap back after each free, and fault it in again: with 2 KB
+  // items that was a third of rank 0's time (docs/BENCHMARKS.md, issue 16).
+  // Keep up to 64 MiB of freed heap instead (only in a process under MPI).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   if (api_->init(&rank_, &size_) != 0) throw Error(std::string("cannot start MPI: ") + api_->last_error());
 }
 
