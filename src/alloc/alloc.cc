@@ -21,7 +21,7 @@ constexpr bool is_pow2(std::size_t x) {
 // that is cheap to see (any call in checks mode).
 std::size_t usable_size(const void* p, const char* func) {
   Segment* s = segment_of(p);
-  if (s == nullptr || !segment_known(s)) fatal_pointer(func, "invalid pointer", p);
+  if (!maybe_ours(p) || !segment_known(s)) fatal_pointer(func, "invalid pointer", p);
   if (s->owner.load(std::memory_order_relaxed) == kOwnerHuge) {
     if (p != s->huge_block) fatal_pointer(func, "invalid pointer", p);
     return s->huge_size;

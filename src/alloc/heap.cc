@@ -135,9 +135,11 @@ void* page_malloc(Heap* h, unsigned cls) {
 void fork_prepare() {
   g_heaps_lock.lock();
   segment_fork_prepare();
+  huge_fork_prepare();
 }
 
 void fork_parent() {
+  huge_fork_parent();
   segment_fork_parent();
   g_heaps_lock.unlock();
 }
@@ -145,6 +147,7 @@ void fork_parent() {
 // The child has only the forking thread. A remote free that was delivering a
 // notification into one of its pages will never finish: clear those tags.
 void fork_child() {
+  huge_fork_child();
   segment_fork_child();
   g_heaps_lock.reset();
   Heap* h = tls_heap;
@@ -201,12 +204,9 @@ void* malloc_generic(std::size_t n, Heap* h) {
 
 // align: a power of two > 16. Classes whose size is a multiple of align
 // serve align <= 64 KiB (their blocks are aligned, see size_class.cc); larger
-// alignments place a large run or a huge block's start on the boundary.
+// alignments place a large run or a huge block's start on the boundary (a
+// huge block from 4 MiB up: no run of a segment is aligned to more).
 void* malloc_aligned(std::size_t n, std::size_t align) {
-  if (align >= kSegmentSize) {
-    errno = ENOMEM;  // a block must not start on a segment boundary
-    return nullptr;
-  }
   Heap* h = heap_get();
   if (h == nullptr) {
     errno = ENOMEM;
@@ -218,7 +218,7 @@ void* malloc_aligned(std::size_t n, std::size_t align) {
     while (g_classes.size[cls] % align != 0) ++cls;  // stops at the power of two >= max(n, align)
     return page_malloc(h, cls);
   }
-  if (n <= kLargeMax) {
+  if (n <= kLargeMax && align < kSegmentSize) {
     const std::size_t units = align > kUnitSize ? align >> kUnitShift : 1;
     return large_alloc(h, n, static_cast<unsigned>(units));
   }
@@ -231,6 +231,7 @@ void heap_collect(Heap* h, bool force) {
   page_collect_all(h, force);
   heap_purge(h);
   heap_release_empty(h, !force);
+  huge_cache_trim(force);
 }
 
 std::size_t heaps_made() {

@@ -15,7 +15,7 @@
 // the unit a pointer lies in is `segment + 64 + ((ptr >> 10) & 0xFC0)`.
 // A "page" is a run of units holding blocks of one size class (one unit for
 // classes <= 8 KiB, up to 8 units for classes <= 128 KiB), or one large block
-// (<= 1 MiB). Bigger blocks get their own mapping ("huge" segment).
+// (<= 1 MiB). Bigger blocks get their own mapping ("huge" segment, huge.cc).
 //
 // The descriptors of units that do not start a page (unit 0, free units, the
 // interior units of a multi-unit page) are sentinels whose `used_minus1` is 0,
@@ -80,7 +80,6 @@ inline constexpr std::size_t kMediumMax = 128 * 1024;  // largest size class
 inline constexpr unsigned kMediumMaxUnits = 8;         // medium page: <= 8 units
 inline constexpr unsigned kLargeMaxUnits = 16;
 inline constexpr std::size_t kLargeMax = kLargeMaxUnits * kUnitSize;  // 1 MiB: one block per run
-inline constexpr std::size_t kMaxAlign = kSegmentSize / 2;            // largest alignment served
 
 inline constexpr std::size_t kDirectMax = 2048;                // malloc fast path covers 0..2048 B
 inline constexpr unsigned kDirectSlots = kDirectMax / 16 + 1;  // slot = (n + 15) / 16
@@ -166,8 +165,17 @@ struct alignas(64) Segment {
 };
 static_assert(sizeof(Page) * kUnitsPerSegment + kPagesOffset + 64 <= kUnitSize);
 
+// Masks p - 1, not p: no block starts at its segment's first byte (unit 0
+// is the header), but a huge block aligned to 4 MiB or more starts exactly
+// one segment after its header (huge.cc). NULL maps to the top of the
+// address space and pointers up to 4 MiB to 0: see maybe_ours.
 ISO_INLINE Segment* segment_of(const void* p) {
-  return reinterpret_cast<Segment*>(reinterpret_cast<std::uintptr_t>(p) & ~kSegmentMask);
+  return reinterpret_cast<Segment*>((reinterpret_cast<std::uintptr_t>(p) - 1) & ~kSegmentMask);
+}
+// False for the pointers whose segment_of is not a segment (NULL, and up to
+// 4 MiB, where nothing of ours lies).
+ISO_INLINE bool maybe_ours(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) > kSegmentSize;
 }
 ISO_INLINE Page* page_of(Segment* s, const void* p) {
   const std::uintptr_t off =
@@ -201,6 +209,7 @@ ISO_INLINE std::uintptr_t thread_id() {
   X(large_allocs) \
   X(huge_allocs) \
   X(huge_frees) \
+  X(huge_reused) \
   X(segments_new) \
   X(segments_from_cache) \
   X(segments_to_cache) \
@@ -277,6 +286,8 @@ struct Options {
   uint32_t purge_percent = 300;   // ISO_ALLOC_PURGE_PERCENT: ... or this share of its units in use, if more
   uint32_t purge_delay_ms = 10;   // ISO_ALLOC_PURGE_DELAY_MS: free units older than 1-2x this are purged
   uint32_t segment_cache = 8;     // ISO_ALLOC_SEGMENT_CACHE: free 4 MiB segments kept mapped (purged)
+  uint32_t huge_cache_mib = 64;   // ISO_ALLOC_HUGE_CACHE_MIB: freed huge mappings kept committed for reuse
+  uint32_t huge_cache_ms = 100;   // ISO_ALLOC_HUGE_CACHE_MS: ... for this long after their free
 };
 extern Options g_options;
 void options_init();  // reads the environment once
@@ -334,22 +345,33 @@ void heap_purge(Heap* h);
 void heap_maybe_purge(Heap* h);
 void heap_purge_poll(Heap* h);
 void heap_release_empty(Heap* h, bool keep_spare);
-bool huge_block_zeroed(const Segment* s);
 void heap_segments_abandon(Heap* h);
 void heap_adopt_abandoned(Heap* h);
 Segment* segment_pop_abandoned();
 bool segment_try_reclaim(Heap* h, Segment* s);
-void* huge_alloc(std::size_t n, std::size_t align);
-void huge_free(Segment* s, void* p);
-bool huge_resize_in_place(Segment* s, std::size_t n);
 bool segment_known(const void* s);
+void segmap_set(const Segment* s, bool on);
+Segment* segment_map(std::size_t size, bool* zero);  // 4 MiB aligned, from the segment cache or the OS
+void segment_unmap_or_cache(Segment* s);
 void segment_fork_prepare();
 void segment_fork_parent();
 void segment_fork_child();
 
+// huge.cc
+void* huge_alloc(std::size_t n, std::size_t align);
+void huge_free(Segment* s, void* p);
+void huge_cache_trim(bool all);
+bool huge_resize_in_place(Segment* s, std::size_t n);
+bool huge_block_zeroed(const Segment* s);
+void huge_fork_prepare();
+void huge_fork_parent();
+void huge_fork_child();
+
 // os.cc
 void* os_map(std::size_t size);
-void* os_map_aligned(std::size_t size, std::size_t align);
+void* os_map_aligned(std::size_t size, std::size_t align,
+                     std::size_t offset = 0);  // (p + offset) % align == 0
+void* os_move_grow(void* p, std::size_t old_size, std::size_t new_size, std::size_t align);
 void os_unmap(void* p, std::size_t size);
 bool os_remap_in_place(void* p, std::size_t old_size, std::size_t new_size);
 void os_purge(void* p, std::size_t size);
@@ -402,9 +424,9 @@ ISO_INLINE void* malloc_fast(std::size_t n) {
 ISO_INLINE void free_fast(void* p) {
   Segment* const s = segment_of(p);
 #if ISO_ALLOC_DEBUG
-  if (ISO_UNLIKELY(s == nullptr || !segment_known(s))) return free_other(s, p);
+  if (ISO_UNLIKELY(!maybe_ours(p) || !segment_known(s))) return free_other(s, p);
 #endif
-  if (ISO_LIKELY(s != nullptr && s->owner.load(std::memory_order_relaxed) == thread_id())) {
+  if (ISO_LIKELY(maybe_ours(p) && s->owner.load(std::memory_order_relaxed) == thread_id())) {
     Page* const pg = page_of(s, p);
     Block* const b = static_cast<Block*>(p);
     Block*& list = local_list(pg);

@@ -19,6 +19,8 @@
 //                              "purging" in segment.cc
 //   ISO_ALLOC_EXTEND=N         bytes carved per free-list extension (4096; 0: whole page)
 //   ISO_ALLOC_SEGMENT_CACHE=N  free 4 MiB segments kept mapped, purged, for reuse (8)
+//   ISO_ALLOC_HUGE_CACHE_MIB=N freed huge blocks (> 1 MiB) kept mapped and committed for
+//   ISO_ALLOC_HUGE_CACHE_MS=N  reuse, up to N MiB in all (64; 0: none), each for N ms (100)
 #include <unistd.h>
 
 #include "internal.h"
@@ -80,6 +82,10 @@ void apply(const char* name, const char* value) {
     g_options.extend_bytes = u;
   } else if (__builtin_strcmp(name, "SEGMENT_CACHE") == 0 && parse_u32(value, &u)) {
     g_options.segment_cache = u > 1024 ? 1024 : u;
+  } else if (__builtin_strcmp(name, "HUGE_CACHE_MIB") == 0 && parse_u32(value, &u)) {
+    g_options.huge_cache_mib = u > (1u << 20) ? (1u << 20) : u;
+  } else if (__builtin_strcmp(name, "HUGE_CACHE_MS") == 0 && parse_u32(value, &u)) {
+    g_options.huge_cache_ms = u;
   }
 }
 
@@ -135,6 +141,10 @@ void options_print() {
   num(g_options.extend_bytes);
   put(" segment_cache=");
   num(g_options.segment_cache);
+  put(" huge_cache_mib=");
+  num(g_options.huge_cache_mib);
+  put(" huge_cache_ms=");
+  num(g_options.huge_cache_ms);
   put(" debug_build=");
   num(ISO_ALLOC_DEBUG);
   put(" local_free_list=");

@@ -46,7 +46,7 @@ void* os_map(std::size_t size) {
 }
 
 // Over-maps by `align`, then unmaps the slack before and after.
-void* os_map_aligned(std::size_t size, std::size_t align) {
+void* os_map_aligned(std::size_t size, std::size_t align, std::size_t offset) {
   if (size > SIZE_MAX - align) {
     errno = ENOMEM;
     return nullptr;
@@ -58,13 +58,29 @@ void* os_map_aligned(std::size_t size, std::size_t align) {
     return nullptr;
   }
   const auto start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t aligned = (start + align - 1) & ~(align - 1);
+  const std::uintptr_t aligned = ((start + offset + align - 1) & ~(align - 1)) - offset;
   const std::size_t before = aligned - start;
   const std::size_t after = align - before;
   if (before != 0) munmap(raw, before);
   if (after != 0) munmap(reinterpret_cast<void*>(aligned + size), after);
   account_map(size);
   return reinterpret_cast<void*>(aligned);
+}
+
+// A mapping of new_size (> old_size) aligned to `align` whose first
+// old_size bytes are p's pages, moved there without a copy and without
+// faulting them in again; p is gone. nullptr (p untouched) if the OS refused.
+void* os_move_grow(void* p, std::size_t old_size, std::size_t new_size, std::size_t align) {
+  void* to = os_map_aligned(new_size, align);
+  if (to == nullptr) return nullptr;
+  const int saved = errno;
+  if (mremap(p, old_size, old_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED) {
+    errno = saved;
+    os_unmap(to, new_size);
+    return nullptr;
+  }
+  g_mapped.fetch_sub(old_size, std::memory_order_relaxed);
+  return to;
 }
 
 void os_unmap(void* p, std::size_t size) {

@@ -389,11 +389,8 @@ void free_local_slow(Page* pg, Block* b) {
 // Frees that the fast path does not handle: NULL, foreign pointers, huge
 // blocks, blocks of other threads' pages, and every free in checks mode.
 void free_other(Segment* s, void* p) {
-  if (s == nullptr) {
-    if (p == nullptr) return;
-    fatal_pointer("free()", "invalid pointer", p);
-  }
-  if (!segment_known(s)) fatal_pointer("free()", "invalid pointer", p);
+  if (p == nullptr) return;
+  if (!maybe_ours(p) || !segment_known(s)) fatal_pointer("free()", "invalid pointer", p);
   const std::uintptr_t owner = s->owner.load(std::memory_order_acquire);
   if (owner == kOwnerHuge) return huge_free(s, p);
   Page* pg = page_of(s, p);

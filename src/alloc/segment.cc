@@ -9,8 +9,9 @@
 //    (see "purging" below), then they are purged (MADV_DONTNEED);
 //  - a heap keeps one empty segment as a spare; further empty segments go to a
 //    global cache of ISO_ALLOC_SEGMENT_CACHE segments, purged, or are unmapped;
-//  - huge blocks (> 1 MiB) have their own mapping, unmapped on free (mappings
-//    of exactly 4 MiB go through the same cache).
+//  - huge blocks (> 1 MiB) have their own mapping, kept a while for reuse
+//    after their free (huge.cc), then unmapped (mappings of exactly 4 MiB go
+//    through the segment cache).
 // A thread that ends abandons its segments that still hold live blocks; the
 // next thread that needs a run adopts them (segment_alloc_run).
 //
@@ -34,6 +35,8 @@ constexpr unsigned kAddressBits = 47;
 constexpr std::size_t kMapWords = (std::size_t{1} << (kAddressBits - kSegmentShift)) / 64;
 std::atomic<uint64_t> g_segmap[kMapWords];
 
+}  // namespace
+
 void segmap_set(const Segment* s, bool on) {
   const std::uintptr_t slot = reinterpret_cast<std::uintptr_t>(s) >> kSegmentShift;
   if (slot / 64 >= kMapWords) return;
@@ -46,6 +49,8 @@ void segmap_set(const Segment* s, bool on) {
 }
 
 // ------------------------------------------------------------ global lists
+namespace {
+
 SpinLock g_cache_lock;
 std::atomic<Segment*> g_cache{nullptr};  // free 4 MiB regions, purged (changed under the lock)
 uint32_t g_cache_count = 0;
@@ -63,6 +68,8 @@ Segment* cache_pop() {
   }
   return s;
 }
+
+}  // namespace
 
 // Gives a segment's memory back: into the cache (purged) if it is a plain
 // 4 MiB mapping and the cache has room, else to the OS.
@@ -97,6 +104,8 @@ Segment* segment_map(std::size_t size, bool* zero) {
   *zero = true;
   return static_cast<Segment*>(os_map_aligned(size, kSegmentSize));
 }
+
+namespace {
 
 // ------------------------------------------------------------ heap segment lists
 // Segments with free units come first, so the search stops at the first full one.
@@ -438,6 +447,7 @@ void heap_maybe_purge(Heap* h) {
 void heap_purge_poll(Heap* h) {
   const uint64_t now = now_ns();
   if (now >= h->purge_deadline) purge_tick(h, now);
+  huge_cache_trim(false);
 }
 
 void heap_purge(Heap* h) {
@@ -532,58 +542,6 @@ bool segment_try_reclaim(Heap* h, Segment* s) {
   }
   segment_adopt(h, s);
   return true;
-}
-
-// ------------------------------------------------------------ huge blocks
-// One mapping per block, aligned to 4 MiB so the header is found by the same
-// mask; the block starts at max(64 KiB, align) into it. Owner kOwnerHuge makes
-// every free take the slow path, from any thread.
-void* huge_alloc(std::size_t n, std::size_t align) {
-  const std::size_t offset = align > kUnitSize ? align : kUnitSize;
-  const std::size_t page = os_page_size();
-  if (align >= kSegmentSize || n > SIZE_MAX - offset - kSegmentSize) {
-    errno = ENOMEM;
-    return nullptr;
-  }
-  std::size_t total = (offset + n + page - 1) & ~(page - 1);
-  if (total <= kSegmentSize) total = kSegmentSize;  // a 4 MiB mapping can come from / go to the cache
-  bool zero = false;
-  void* mem = segment_map(total, &zero);
-  if (mem == nullptr) return nullptr;
-  Segment* s = static_cast<Segment*>(mem);
-  s->owner.store(kOwnerHuge, std::memory_order_relaxed);
-  s->heap.store(nullptr, std::memory_order_relaxed);
-  s->kind = kSegmentHuge;
-  s->mapped = total;
-  s->huge_block = reinterpret_cast<uint8_t*>(s) + offset;
-  s->huge_size = total - offset;
-  s->huge_zeroed = zero;
-  segmap_set(s, true);
-  stats_add_current(kStat_huge_allocs);
-  return s->huge_block;
-}
-
-void huge_free(Segment* s, void* p) {
-  if (p != s->huge_block) fatal_pointer("free()", "invalid pointer", p);
-  stats_add_current(kStat_huge_frees);
-  segment_unmap_or_cache(s);
-}
-
-// Grows or shrinks a huge block's mapping without moving it.
-bool huge_resize_in_place(Segment* s, std::size_t n) {
-  const std::size_t offset = static_cast<std::size_t>(s->huge_block - reinterpret_cast<uint8_t*>(s));
-  const std::size_t page = os_page_size();
-  if (n > SIZE_MAX - offset - page) return false;
-  const std::size_t total = (offset + n + page - 1) & ~(page - 1);
-  if (total == s->mapped) return true;
-  if (!os_remap_in_place(s, s->mapped, total)) return false;
-  s->mapped = total;
-  s->huge_size = total - offset;
-  return true;
-}
-
-bool huge_block_zeroed(const Segment* s) {
-  return s->huge_zeroed;
 }
 
 // ------------------------------------------------------------ fork
