@@ -83,7 +83,9 @@ ISO_ALLOC_API void iso_free_aligned(void* ptr, size_t alignment) ISO_ALLOC_NOEXC
  * each size class and the spare segment) and purges free memory. */
 ISO_ALLOC_API void iso_collect(int force) ISO_ALLOC_NOEXCEPT;
 
-/* Writes the counters that ISO_ALLOC_STATS=1 prints at exit to stderr. */
+/* Writes the counters that ISO_ALLOC_STATS=1 prints at exit to stderr.
+ * Without ISO_ALLOC_STATS=1, frees by threads that never allocated are not
+ * counted (counting them would cost an atomic add per free). */
 ISO_ALLOC_API void iso_print_stats(void) ISO_ALLOC_NOEXCEPT;
 
 #ifdef __cplusplus

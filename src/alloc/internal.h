@@ -255,6 +255,9 @@ struct Heap {
   uint32_t dirty_units = 0;     // free but committed units over all segments
   uint32_t used_units = 0;      // units in pages over all segments (what the purge limit scales with)
   uint32_t free_streak = 0;     // units of runs freed since the last run was taken
+  uint32_t keep_units = 0;      // learned: free units a shrinking heap keeps (it took them back before)
+  uint32_t purged_recent = 0;   // units the size limit purged since the last purge tick
+  uint32_t peak_units = 0;      // most units in use since the last purge tick
   uint32_t empty_segments = 0;  // segments with no page, kept as spares
   uint32_t purge_polls = 0;     // generic mallocs since the purge clock was last read
   Segment* pinned = nullptr;    // being adopted: not released while its pages are sorted
