@@ -227,7 +227,8 @@ int main(int argc, char** argv) {
   }
   family::g_sink = read;
   std::printf(
-      "family_xmalloc threads=%d ops=%llu size=%zu batch=%u queue=%u split=%d frees=%llu time_s=%.6f rate=%.0f "
+      "family_xmalloc threads=%d ops=%llu size=%zu batch=%u queue=%u split=%d frees=%llu time_s=%.6f "
+      "rate=%.0f "
       "peak_rss_kib=%ld\n",
       n, static_cast<unsigned long long>(c.ops), c.size, c.batch, c.queue, c.split ? 1 : 0,
       static_cast<unsigned long long>(freed), secs, static_cast<double>(freed) / secs,
