@@ -84,9 +84,13 @@ void heap_setup(Heap* h) {
   h->purge_polls = 0;
   h->purge_deadline = 0;
   h->pinned = nullptr;
+  h->keep_units = 0;
+  h->purged_recent = 0;
+  h->peak_units = 0;
   h->stats = Stats{};
   h->stats.n[kStat_threads] = 1;
   h->initialized = true;
+  h->in_use.store(true, std::memory_order_relaxed);
 }
 
 Heap* heap_init_current() {
@@ -109,6 +113,7 @@ void heap_thread_done(void* arg) {
   stats_retire_heap(h->stats);
   LockGuard guard(g_heaps_lock);
   h->initialized = false;
+  h->in_use.store(false, std::memory_order_relaxed);
   h->stats = Stats{};
   h->pooled = true;
 }

@@ -162,6 +162,8 @@ struct alignas(64) Segment {
   bool huge_zeroed = false;   // the huge block's memory is known to be zero
   bool in_abandoned = false;  // on the global abandoned list (guarded by its lock)
   bool run_freed = false;     // a run was freed since the heap's last purge tick: its purge waits
+  std::atomic<uint64_t> room_classes{0};  // abandoned: classes with room in its pages (bit per class)
+  std::atomic<Heap*> last_heap{nullptr};  // abandoned: the heap it belonged to
 };
 static_assert(sizeof(Page) * kUnitsPerSegment + kPagesOffset + 64 <= kUnitSize);
 
@@ -264,6 +266,7 @@ struct Heap {
   uint64_t purge_deadline = 0;  // ns (CLOCK_MONOTONIC_COARSE) of the next purge tick; 0: nothing dirty
   Heap* next_all = nullptr;     // all heaps (statistics, pool)
   bool pooled = false;
+  std::atomic<bool> in_use{false};  // a thread has it (read by other threads' reclaims)
   Stats stats;
 
   constexpr Heap() {
@@ -352,6 +355,12 @@ void heap_segments_abandon(Heap* h);
 void heap_adopt_abandoned(Heap* h);
 Segment* segment_pop_abandoned();
 bool segment_try_reclaim(Heap* h, Segment* s);
+bool segment_reclaim_for_class(Heap* h, unsigned cls);
+// No free unit in any of its segments (those with free units come first).
+inline bool heap_is_full(const Heap* h) {
+  return h->segments == nullptr || h->segments->free_units == 0;
+}
+
 bool segment_known(const void* s);
 void segmap_set(const Segment* s, bool on);
 Segment* segment_map(std::size_t size, bool* zero);  // 4 MiB aligned, from the segment cache or the OS

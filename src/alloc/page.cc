@@ -309,13 +309,9 @@ void page_queue_head_changed(Heap* h, unsigned cls) {
   for (unsigned s = g_classes.slot_first[cls]; s <= g_classes.slot_last[cls]; ++s) h->direct[s] = pg;
 }
 
-// The generic path's page search: the queue head if it has (or can get) a
-// free block, else the next such page (full ones move to the full list on
-// the way), else a new page.
-Page* page_find(Heap* h, unsigned cls) {
-  PageQueue& q = h->queues[cls];
-  Page* const old_head = q.head;
-  Page* pg = q.head;
+// From pg on: the first page with a free block (collecting remote frees,
+// carving more), moving full pages to the full list on the way.
+Page* page_with_free(Heap* h, Page* pg) {
   while (pg != nullptr) {
     if (pg->free == nullptr) {
       page_collect(pg);
@@ -326,6 +322,19 @@ Page* page_find(Heap* h, unsigned cls) {
     if (!page_to_full(h, pg)) continue;  // remote frees arrived: look at it again
     pg = next;
   }
+  return pg;
+}
+
+// The generic path's page search: the queue head if it has (or can get) a
+// free block, else the next such page (full ones move to the full list on
+// the way), else a new page.
+Page* page_find(Heap* h, unsigned cls) {
+  PageQueue& q = h->queues[cls];
+  Page* const old_head = q.head;
+  Page* pg = page_with_free(h, q.head);
+  // Before a new page, when that would take a new segment: one that an
+  // ended thread left with room in this class (mimalloc reclaims there too).
+  if (pg == nullptr && heap_is_full(h) && segment_reclaim_for_class(h, cls)) pg = page_with_free(h, q.head);
   if (pg == nullptr) {
     pg = page_new(h, cls);
     if (pg == nullptr) {
@@ -404,9 +413,19 @@ void free_other(Segment* s, void* p) {
     b->cookie = reinterpret_cast<std::uintptr_t>(b) ^ g_cookie;
     if (owner != kOwnerAbandoned && (owner & ~kOwnerTagMask) == thread_id()) return free_local(pg, b);
   }
-  if (owner == kOwnerAbandoned && tls_heap != &g_exited_heap) {
-    Heap* h = heap_get();
-    if (h != nullptr && segment_try_reclaim(h, s)) return free_local(pg, b);
+  if (owner == kOwnerAbandoned) {
+    // Take the segment over if it was this heap's before (heaps are reused:
+    // a thread that starts after one ended has its heap and, as in the
+    // larson shape, often its blocks) or this heap has no free unit of its
+    // own; otherwise the block waits in the
+    // page and the segment goes to a heap that allocates in its classes
+    // (segment_reclaim_for_class). Taking over whatever one frees into gave
+    // the last thread of a pair every segment, half empty: 1.5x mimalloc's
+    // RSS on the mstress shape.
+    Heap* h = tls_heap != &g_exited_heap ? heap_get() : nullptr;
+    const bool take = h != nullptr && (s->last_heap.load(std::memory_order_relaxed) == h || heap_is_full(h));
+    if (take && segment_try_reclaim(h, s)) return free_local(pg, b);
+    if (pg->cls != kLargeClass) s->room_classes.fetch_or(uint64_t{1} << pg->cls, std::memory_order_relaxed);
   }
   free_remote(s, pg, b);
 }

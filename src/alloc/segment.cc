@@ -510,6 +510,23 @@ void heap_release_empty(Heap* h, bool keep_spare) {
 }
 
 // Thread exit: empty segments are released, the others purged and abandoned.
+namespace {
+
+// Classes with a page here that has a free or uncarved block (the pages
+// were collected by page_abandon_prepare).
+uint64_t room_classes(const Segment* s) {
+  uint64_t room = 0;
+  for (unsigned i = 1; i < kUnitsPerSegment; ++i) {
+    const Page& pg = s->pages[i];
+    if ((pg.flags & (kInUse | kLarge)) != kInUse) continue;
+    if (pg.free != nullptr || pg.local_free != nullptr || pg.capacity < pg.reserved)
+      room |= uint64_t{1} << pg.cls;
+  }
+  return room;
+}
+
+}  // namespace
+
 void heap_segments_abandon(Heap* h) {
   while (Segment* s = h->segments) {
     list_remove(h, s);
@@ -520,6 +537,8 @@ void heap_segments_abandon(Heap* h) {
       continue;
     }
     purge_dirty(h, s);
+    s->room_classes.store(room_classes(s), std::memory_order_relaxed);
+    s->last_heap.store(h, std::memory_order_relaxed);
     s->heap.store(nullptr, std::memory_order_relaxed);
     s->owner.store(kOwnerAbandoned, std::memory_order_release);
     {
@@ -563,6 +582,41 @@ Segment* segment_pop_abandoned() {
 // A free into an abandoned segment: the freeing thread takes the segment
 // over, so that memory freed after its owner ended is reused or returned.
 // Fails if another thread got there first (then the free goes remote).
+// A heap about to make a new page of class cls first takes over an
+// abandoned segment that has room in that class (Segment::room_classes),
+// looking at the 16 most recently abandoned, its own first. That sends segments to the
+// heaps that allocate in them, which is what keeps a pair of threads that
+// inherit each other's blocks from spreading them over half-empty pages.
+bool segment_reclaim_for_class(Heap* h, unsigned cls) {
+  if (g_abandoned.load(std::memory_order_relaxed) == nullptr) return false;
+  Segment* found = nullptr;
+  {
+    LockGuard guard(g_abandoned_lock);
+    unsigned looked = 0;
+    for (Segment* s = g_abandoned.load(std::memory_order_relaxed); s != nullptr && looked < 16;
+         s = s->next, ++looked) {
+      if (!((s->room_classes.load(std::memory_order_relaxed) >> cls) & 1)) continue;
+      // Not one whose heap a live thread has again: that thread, inheriting
+      // its blocks, takes it back as it frees into it.
+      const Heap* last = s->last_heap.load(std::memory_order_relaxed);
+      if (last != h && last != nullptr && last->in_use.load(std::memory_order_relaxed)) continue;
+      if (s->prev != nullptr) {
+        s->prev->next = s->next;
+      } else {
+        g_abandoned.store(s->next, std::memory_order_relaxed);
+      }
+      if (s->next != nullptr) s->next->prev = s->prev;
+      s->next = s->prev = nullptr;
+      s->in_abandoned = false;
+      found = s;
+      break;
+    }
+  }
+  if (found == nullptr) return false;
+  segment_adopt(h, found);
+  return true;
+}
+
 bool segment_try_reclaim(Heap* h, Segment* s) {
   {
     LockGuard guard(g_abandoned_lock);

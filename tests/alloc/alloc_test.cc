@@ -612,6 +612,34 @@ TEST(IsoallocThreads, ThreadExitAbandonsAndOthersAdopt) {
       .join();
 }
 
+// Blocks that a living thread with room of its own frees into an ended
+// thread's segment wait there; the next thread to allocate in their size
+// class takes the segment over instead of mapping memory of its own.
+// (Before, the freeing thread took every such segment over, whether it
+// allocated in it or not: the mstress shape's RSS was 1.5x mimalloc's.)
+TEST(IsoallocThreads, FreesIntoAnEndedThreadsSegmentAreReusedByTheNextAllocator) {
+  SKIP_UNDER_TSAN();
+  iso_free(iso_malloc(64));       // this thread has a heap and room of its own
+  constexpr int kBlocks = 20000;  // 64 B each: ~1.3 MB, many pages of one class
+  std::vector<void*> blocks(kBlocks);
+  std::thread([&] {
+    for (void*& p : blocks) {
+      p = iso_malloc(64);
+      std::memset(p, 0x21, 64);
+    }
+  }).join();
+  for (void* p : blocks) iso_free(p);  // remote frees into the abandoned segment
+  const uint64_t mapped_before = iso::alloc::os_mapped_bytes();
+  std::thread([&] {
+    for (void*& p : blocks) {
+      p = iso_malloc(64);
+      std::memset(p, 0x43, 64);
+    }
+    for (void* p : blocks) iso_free(p);
+  }).join();
+  EXPECT_LE(iso::alloc::os_mapped_bytes(), mapped_before);
+}
+
 // 160 threads, 8 at a time: a thread that ends gives its heap back, and the
 // next thread takes it instead of a new one.
 TEST(IsoallocThreads, ManyShortLivedThreadsReuseHeaps) {
