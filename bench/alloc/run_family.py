@@ -42,9 +42,9 @@ extrapolated from short runs):
                  freed by the other thread in batches of 64)                ~1.5-4 s
   mstress        family_mstress (2 threads x 10 rounds x 200000 ops,
                  50000 slots each, transfer array of 4096)                  ~0.8 s
-  simple         family_simple (11 sizes x 4 counts, 50000 pairs each)      ~2-3 s
+  simple         family_simple --pairs 400000 (11 sizes x 4 counts)        ~15 s
                  (glibc trims and re-faults its heap in 9 of the 44
-                 combinations; the other allocators take ~20-50 ms)
+                 combinations; the other allocators take ~0.15-0.4 s)
   large          family_large --iters 40 (40 x new char[5..25 MiB](), 20
                  slots; mimalloc takes ~8 s here, faulting every page)      ~1.6 s
   larson         family_larson (2 threads x 10000000 ops, 1000 slots of
@@ -90,7 +90,7 @@ SHAPES = [
     ("xmalloc", "family_xmalloc", ["--split", "--ops", "10000000"], ["--split", "--ops", "200000"], "frees/s"),
     ("xmalloc-ring", "family_xmalloc", [], ["--ops", "200000"], "frees/s"),
     ("mstress", "family_mstress", [], ["--rounds", "3", "--iters", "30000", "--slots", "10000"], "ops/s"),
-    ("simple", "family_simple", [], ["--pairs", "2000"], "pairs/s"),
+    ("simple", "family_simple", ["--pairs", "400000"], ["--pairs", "2000"], "pairs/s"),
     ("large", "family_large", ["--iters", "40"], ["--iters", "10", "--slots", "4", "--min-mib", "2", "--max-mib", "6"],
      "iters/s"),
     ("larson", "family_larson", [], ["--ops", "200000", "--rounds-ops", "20000"], "ops/s"),
