@@ -49,8 +49,11 @@ echo "test-musl: built $out/bin/isolate ($(stat -c %s "$out/bin/isolate") bytes)
 alloc_flags=("${musl_cxx[@]}" -include "$src/scripts/musl-glibcxx-compat.h" -ftls-model=initial-exec -fPIC
   -fno-builtin-malloc -fno-builtin-free -fno-builtin-calloc -fno-builtin-realloc
   -I "$src/include" -I "$src/src/alloc")
-for f in os options stats size_class segment page heap alloc override; do
-  g++ "${alloc_flags[@]}" -c "$src/src/alloc/$f.cc" -o "$out/obj/alloc_$f.o"
+# The sources as src/alloc/CMakeLists.txt lists them (written once, there).
+alloc_sources=$(sed -n 's/^set(isoalloc_sources \(.*\))$/\1/p' "$src/src/alloc/CMakeLists.txt")
+[[ -n "$alloc_sources" ]] || { echo "test-musl: no isoalloc_sources in src/alloc/CMakeLists.txt" >&2; exit 1; }
+for f in $alloc_sources override.cc; do
+  g++ "${alloc_flags[@]}" -c "$src/src/alloc/$f" -o "$out/obj/alloc_${f%.cc}.o"
 done
 musl-gcc -O2 -Wall -Wextra -Werror -I "$src/include" -c "$src/tests/alloc/musl_stress.c" -o "$out/obj/musl_stress.o"
 musl-gcc -static "$out/obj/musl_stress.o" "$out"/obj/alloc_*.o -lpthread -o "$out/bin/musl_stress"
