@@ -23,7 +23,7 @@ CMAKE_CONFIG = -DISO_PYTHON=$(if $(PYTHON),$(abspath $(PYTHON)))
 AARCH64_BUILD ?= build-aarch64
 AARCH64_ROOT  ?= build/aarch64
 
-.PHONY: cross-aarch64 test-aarch64 test-musl fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api bench-mpi install tidy format format-check clean
+.PHONY: cross-aarch64 test-aarch64 test-musl fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api bench-mpi bench-alloc install tidy format format-check clean
 
 all: build
 
@@ -101,6 +101,7 @@ bench-run: bench
 	@$(MAKE) --no-print-directory bench-serve
 	@$(MAKE) --no-print-directory bench-api
 	@$(MAKE) --no-print-directory bench-mpi
+	@$(MAKE) --no-print-directory bench-alloc
 	@$(BUILD)/bin/bench_pool_log
 
 # python3 vs isolate run vs isolate call per request, and 200 concurrent calls (issue 6).
@@ -116,6 +117,12 @@ bench-serve: build
 	@py=$$($(BUILD)/bin/isolate run -I -c 'import sys; print(sys.executable)'); \
 	  $$py bench/serve/serve_bench.py --isolate $(BUILD)/bin/isolate --python $$py
 	@$(BUILD)/bin/bench_process_start
+
+# isoalloc against glibc, mimalloc, jemalloc and tcmalloc: the reference
+# Mixed loop, then the benchmark family's shapes (issue 18).
+bench-alloc: build
+	@python3 bench/alloc/run_alloc_bench.py --build $(BUILD) --markdown
+	@python3 bench/alloc/run_family.py --build $(BUILD) --runs 5 --markdown
 
 # iso::parallel_for against TBB and OpenMP alone (docs/BENCHMARKS.md, issue 4).
 bench-exec: build

@@ -74,6 +74,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_alloc_bench import table  # noqa: E402  (one table printer for both scripts)
+
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 # (name, preload); None means the process's own malloc (glibc). "{build}" is --build.
 ALLOCATORS = [
@@ -230,16 +233,6 @@ def machine_line(label):
     spawn = noise()
     return (f"{label}: load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}; /bin/true x200 {spawn * 1000:.0f} ms "
             f"({spawn / 200 * 1e6:.0f} us each)")
-
-
-def table(headers, rows, markdown):
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    fmt = "  ".join("{:<%d}" % w for w in widths)
-    return "\n".join([fmt.format(*headers)] + [fmt.format(*r) for r in rows])
 
 
 def fmt_rate(v):

@@ -560,22 +560,33 @@ void heap_segments_abandon(Heap* h) {
 
 // iso_collect(1): takes over every abandoned segment. Blocks freed into one
 // while its owner was ending (remote frees that no heap collects) are only
-// found by adopting it, which heaps do only when they run out of free runs;
-// this gives that memory back now.
+// found by adopting it, which heaps do when they run out of free runs or
+// need room in its size classes; this gives that memory back now.
 void heap_adopt_abandoned(Heap* h) {
   while (Segment* s = segment_pop_abandoned()) segment_adopt(h, s);
 }
+
+namespace {
+
+// Under g_abandoned_lock.
+void abandoned_unlink(Segment* s) {
+  if (s->prev != nullptr) {
+    s->prev->next = s->next;
+  } else {
+    g_abandoned.store(s->next, std::memory_order_relaxed);
+  }
+  if (s->next != nullptr) s->next->prev = s->prev;
+  s->next = s->prev = nullptr;
+  s->in_abandoned = false;
+}
+
+}  // namespace
 
 Segment* segment_pop_abandoned() {
   if (g_abandoned.load(std::memory_order_relaxed) == nullptr) return nullptr;  // peek without the lock
   LockGuard guard(g_abandoned_lock);
   Segment* s = g_abandoned.load(std::memory_order_relaxed);
-  if (s != nullptr) {
-    g_abandoned.store(s->next, std::memory_order_relaxed);
-    if (s->next != nullptr) s->next->prev = nullptr;
-    s->next = s->prev = nullptr;
-    s->in_abandoned = false;
-  }
+  if (s != nullptr) abandoned_unlink(s);
   return s;
 }
 
@@ -600,14 +611,7 @@ bool segment_reclaim_for_class(Heap* h, unsigned cls) {
       // its blocks, takes it back as it frees into it.
       const Heap* last = s->last_heap.load(std::memory_order_relaxed);
       if (last != h && last != nullptr && last->in_use.load(std::memory_order_relaxed)) continue;
-      if (s->prev != nullptr) {
-        s->prev->next = s->next;
-      } else {
-        g_abandoned.store(s->next, std::memory_order_relaxed);
-      }
-      if (s->next != nullptr) s->next->prev = s->prev;
-      s->next = s->prev = nullptr;
-      s->in_abandoned = false;
+      abandoned_unlink(s);
       found = s;
       break;
     }
@@ -621,14 +625,7 @@ bool segment_try_reclaim(Heap* h, Segment* s) {
   {
     LockGuard guard(g_abandoned_lock);
     if (!s->in_abandoned) return false;
-    if (s->prev != nullptr) {
-      s->prev->next = s->next;
-    } else {
-      g_abandoned.store(s->next, std::memory_order_relaxed);
-    }
-    if (s->next != nullptr) s->next->prev = s->prev;
-    s->next = s->prev = nullptr;
-    s->in_abandoned = false;
+    abandoned_unlink(s);
   }
   segment_adopt(h, s);
   return true;
