@@ -399,6 +399,68 @@ TEST(IsoallocStress, SingleThreadRandomWithPatterns) {
   }
 }
 
+// Threads allocate, grow, shrink and free huge blocks (1-12 MiB) at once,
+// half of them freed by a thread other than their own: the huge cache hands
+// mappings between threads, trims, and moves them, and no block may lose a
+// byte or be handed out twice.
+TEST(IsoallocThreads, HugeBlocksThroughTheCacheFromManyThreads) {
+  SKIP_UNDER_TSAN();
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 150;
+  std::atomic<int> bad{0};
+  std::vector<std::atomic<void*>> handoff(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      Slot slots[4] = {};
+      for (int r = 0; r < kRounds; ++r) {
+        Slot& s = slots[rng() % 4];
+        if (s.p != nullptr) {
+          if (!check(s.p, s.n, s.seed)) bad++;
+          if (rng() % 2 == 0) {
+            iso_free(s.p);
+          } else {  // to a neighbour, which frees it
+            void* old = handoff[(t + 1) % kThreads].exchange(s.p);
+            if (old != nullptr) iso_free(old);  // the one before it, from this thread's neighbour
+          }
+          s.p = nullptr;
+        }
+        s.n = MiB + rng() % (11 * MiB);
+        s.seed = static_cast<std::uintptr_t>(t) * 1000003u + static_cast<std::uintptr_t>(r);
+        s.p = iso_malloc(s.n);
+        if (s.p == nullptr) {
+          bad++;
+          continue;
+        }
+        fill(s.p, s.n, s.seed);
+        if (rng() % 4 == 0) {  // grow or shrink, contents kept
+          const std::size_t n2 = MiB + rng() % (11 * MiB);
+          const std::size_t kept = std::min(s.n, n2);
+          fill(s.p, kept, s.seed + 1);  // the pattern of the part that survives
+          void* q = iso_realloc(s.p, n2);
+          if (q == nullptr) {
+            bad++;  // s.p is still the old block
+            continue;
+          }
+          if (!check(q, kept, s.seed + 1)) bad++;
+          s.p = q;
+          s.n = n2;
+          fill(s.p, s.n, s.seed);
+        }
+      }
+      for (Slot& s : slots) {
+        if (s.p == nullptr) continue;
+        if (!check(s.p, s.n, s.seed)) bad++;
+        iso_free(s.p);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (auto& h : handoff) iso_free(h.exchange(nullptr));
+  EXPECT_EQ(bad.load(), 0);
+}
+
 // One thread allocates, another frees: every block crosses threads.
 TEST(IsoallocThreads, ProducerConsumerCrossThreadFrees) {
   SKIP_UNDER_TSAN();
