@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -64,6 +65,7 @@ void worker(const Config& c, char* given, Start& start, std::uintptr_t& last) {
   for (std::uint64_t i = 0; i < c.iters; ++i) {
     char* p = static_cast<char*>(std::malloc(c.size));
     if (p == nullptr) family::die(kProg, "malloc(%zu) failed", c.size);
+    std::memset(p, 0, c.size);  // what the writes below add to must be defined
     // volatile: every access must reach the cache line, or there is nothing to
     // share. Read-modify-write rather than plain stores: a core's store buffer
     // would otherwise soak up many stores per visit of the line and hide most
