@@ -201,7 +201,13 @@ void* malloc_generic(std::size_t n, Heap* h) {
   }
   h->stats.n[kStat_malloc_generic]++;
   if (h->delayed.load(std::memory_order_relaxed) != nullptr) heap_drain_delayed(h);
-  if (h->purge_deadline != 0 && (++h->purge_polls & 15) == 0) heap_purge_poll(h);
+  if ((++h->purge_polls & 15) == 0) {  // every 16th: the clocks of purging and of the huge cache
+    if (h->purge_deadline != 0) {
+      heap_purge_poll(h);
+    } else {
+      huge_cache_trim(false);
+    }
+  }
   if (ISO_LIKELY(n <= kMediumMax)) return page_malloc(h, size_class(n));
   if (n <= kLargeMax) return large_alloc(h, n, 1);
   return huge_alloc(n, 0);

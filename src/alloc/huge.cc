@@ -12,7 +12,10 @@
 //
 // The cache holds up to kSlots mappings of plain (not over-aligned) blocks,
 // at most ISO_ALLOC_HUGE_CACHE_MIB in all, each for ISO_ALLOC_HUGE_CACHE_MS
-// after its free; they stay committed, which is the point. A request takes
+// after its free; they stay committed, which is the point. Expiry is seen by
+// the next huge malloc or free, or every 16th slow-path malloc of any thread
+// (a program that stops calling malloc keeps them; iso_collect(1) empties the
+// cache). A request takes
 // the smallest one that fits and gives back (munmap) its tail beyond the
 // request, or, when none fits, moves the largest one's pages (mremap, no
 // copy) to the start of a fresh mapping of the new size, so only the tail

@@ -261,7 +261,7 @@ struct Heap {
   uint32_t purged_recent = 0;   // units the size limit purged since the last purge tick
   uint32_t peak_units = 0;      // most units in use since the last purge tick
   uint32_t empty_segments = 0;  // segments with no page, kept as spares
-  uint32_t purge_polls = 0;     // generic mallocs since the purge clock was last read
+  uint32_t purge_polls = 0;     // generic mallocs (the clocks are read at every 16th)
   Segment* pinned = nullptr;    // being adopted: not released while its pages are sorted
   uint64_t purge_deadline = 0;  // ns (CLOCK_MONOTONIC_COARSE) of the next purge tick; 0: nothing dirty
   Heap* next_all = nullptr;     // all heaps (statistics, pool)

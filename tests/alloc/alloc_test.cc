@@ -245,6 +245,20 @@ TEST(IsoallocApi, PosixMemalignEveryPowerOfTwoTo1MiB) {
   EXPECT_EQ(p, reinterpret_cast<void*>(0x1));
 }
 
+// A freed huge block kept for reuse goes back to the OS once its time is up
+// (ISO_ALLOC_HUGE_CACHE_MS, 100 ms), seen by later slow-path mallocs of any size.
+TEST(IsoallocMemory, CachedHugeBlocksExpire) {
+  void* p = iso_malloc(24 * MiB);
+  std::memset(p, 1, 24 * MiB);
+  iso_free(p);
+  const uint64_t cached = iso::alloc::os_mapped_bytes();
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  std::vector<void*> small;
+  for (int i = 0; i < 64; ++i) small.push_back(iso_malloc(4096 + 16 * i));  // > 2 KiB: the slow path
+  for (void* q : small) iso_free(q);
+  EXPECT_LE(iso::alloc::os_mapped_bytes() + 24 * MiB, cached + 4 * MiB);
+}
+
 // Alignments of a segment (4 MiB) and more once returned ENOMEM: such a
 // block starts on a segment boundary, one segment past its header.
 TEST(IsoallocApi, AlignmentsOfFourMiBAndBeyond) {
