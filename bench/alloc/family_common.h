@@ -75,15 +75,20 @@ inline long peak_rss_kib() {
   return ru.ru_maxrss;  // KiB on Linux
 }
 
+// "PROG: message" + `tail` on stderr: the one shape of every error line.
+inline void report(const char* prog, const char* fmt, va_list ap, const char* tail) {
+  std::fprintf(stderr, "%s: ", prog);
+  std::vfprintf(stderr, fmt, ap);
+  std::fputs(tail, stderr);
+}
+
 // A failed check or allocation: other threads may still be running, so no
 // exit handlers (they could free what a thread is using).
 [[noreturn]] __attribute__((format(printf, 2, 3))) inline void die(const char* prog, const char* fmt, ...) {
-  std::fprintf(stderr, "%s: ", prog);
   va_list ap;
   va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
+  report(prog, fmt, ap, "\n");
   va_end(ap);
-  std::fputc('\n', stderr);
   std::fflush(nullptr);
   std::_Exit(1);
 }
@@ -102,12 +107,10 @@ class Cli {
   }
 
   [[noreturn]] __attribute__((format(printf, 2, 3))) void fail(const char* fmt, ...) const {
-    std::fprintf(stderr, "%s: ", prog_);
     va_list ap;
     va_start(ap, fmt);
-    std::vfprintf(stderr, fmt, ap);
+    report(prog_, fmt, ap, " (--help for usage)\n");
     va_end(ap);
-    std::fputs(" (--help for usage)\n", stderr);
     std::exit(2);
   }
 

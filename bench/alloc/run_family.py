@@ -75,17 +75,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_alloc_bench import table  # noqa: E402  (one table printer for both scripts)
+from run_alloc_bench import PEERS, table  # noqa: E402  (the peers and the table printer of both scripts)
 
-LIBDIR = "/usr/lib/x86_64-linux-gnu"
 # (name, preload); None means the process's own malloc (glibc). "{build}" is --build.
-ALLOCATORS = [
-    ("glibc", None),
-    ("mimalloc", f"{LIBDIR}/libmimalloc.so.2"),
-    ("jemalloc", f"{LIBDIR}/libjemalloc.so.2"),
-    ("tcmalloc", f"{LIBDIR}/libtcmalloc_minimal.so.4"),
-    ("isoalloc", "{build}/lib/libisoalloc.so"),
-]
+ALLOCATORS = [*PEERS, ("isoalloc", "{build}/lib/libisoalloc.so")]
 
 # (name, binary, default args, --quick args, rate unit)
 SHAPES = [
