@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/transport.h"
+#include "device_probe.h"
 #include "isolate/python.h"
 #include "isolate/version.h"
 
@@ -20,9 +21,11 @@ std::string info_text() {
       "libpython_static:  {}\n"
       "gil_disabled:      {}\n"
       "backends:          {}\n"
-      "mpi:               {}\n",
+      "mpi:               {}\n"
+      "gpu:               {}\n",
       kVersion, info.version, info.executable, info.libpython_static ? "yes" : "no",
-      info.gil_disabled ? "yes" : "no", fmt::join(info.backends, " "), cluster::mpi_description());
+      info.gil_disabled ? "yes" : "no", fmt::join(info.backends, " "), cluster::mpi_description(),
+      gpu::describe_device());
 }
 
 std::string info_json() {
@@ -33,7 +36,7 @@ std::string info_json() {
       {"isolate_version", kVersion},          {"python_version", info.version},
       {"python_executable", info.executable}, {"libpython_static", info.libpython_static},
       {"gil_disabled", info.gil_disabled},    {"backends", backends},
-      {"mpi", cluster::mpi_description()},
+      {"mpi", cluster::mpi_description()},    {"gpu", gpu::describe_device()},
   };
   return doc.dump() + "\n";
 }

@@ -14,8 +14,9 @@ class Info(unittest.TestCase):
         r = run([ISOLATE, "info", "--json"])
         self.assertEqual(r.returncode, 0, r.stderr)
         info = json.loads(r.stdout)
-        for key in ("python_version", "python_executable", "libpython_static", "backends"):
+        for key in ("python_version", "python_executable", "libpython_static", "backends", "mpi", "gpu"):
             self.assertIn(key, info)
+        self.assertRegex(info["gpu"], r"^(yes|no) \(.+\)$")
         self.assertEqual(info["python_executable"], PYTHON)
         ref_version = run([PYTHON, "-c", "import platform; print(platform.python_version())"]).stdout
         self.assertEqual(info["python_version"], ref_version.decode().strip())
