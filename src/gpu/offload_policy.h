@@ -12,6 +12,8 @@
 #include <optional>
 #include <string_view>
 
+#include "isolate/gpu.h"
+
 namespace iso::gpu {
 
 // t(items) = latency + items * per_item, fitted by weighted least squares to
@@ -39,7 +41,7 @@ class CostLine {
   std::size_t count_ = 0;
 };
 
-enum class Place : std::uint8_t { cpu, gpu, split };
+using Place = gpu_detail::Place;  // isolate/gpu.h
 
 // ISO_DEVICE: cpu (never the device), gpu (always, where there is one) or
 // auto (this policy). std::nullopt for anything else.

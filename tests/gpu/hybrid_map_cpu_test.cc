@@ -1,0 +1,46 @@
+// iso::hybrid_map compiled by a plain C++ compiler: no device path exists,
+// every batch runs on parallel_for, and the results are the plain loop's.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "isolate/gpu.h"
+
+namespace {
+
+struct Busy {  // the seed report's busy_work: 512 rounds of acc = (acc*7 + 13) % 997
+  int operator()(int x) const {
+    int acc = x;
+    for (int k = 0; k < 512; ++k) acc = (acc * 7 + 13) % 997;
+    return acc;
+  }
+};
+
+struct Saxpy {
+  float a;
+  float operator()(float x, float y) const { return a * x + y; }
+};
+
+TEST(HybridMapCpu, BusyWorkEqualsThePlainLoop) {
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{200000}}) {
+    std::vector<int> in(n);
+    std::vector<int> out(n, -1);
+    for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<int>(i * 31 % 1000);
+    iso::hybrid_map(n, Busy{}, out.data(), in.data());
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], Busy{}(in[i])) << n << " " << i;
+  }
+}
+
+TEST(HybridMapCpu, SaxpyInPlaceReadsBothArrays) {
+  const std::size_t n = 100000;
+  std::vector<float> x(n);
+  std::vector<float> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = static_cast<float>(i);
+    y[i] = 1.0f;
+  }
+  iso::hybrid_map(n, Saxpy{2.0f}, y.data(), x.data(), y.data());
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(y[i], 2.0f * static_cast<float>(i) + 1.0f) << i;
+}
+
+}  // namespace
