@@ -28,7 +28,8 @@ iso_install_component(alloc isoalloc_static isoalloc)
 iso_install_component(conc isolate_conc)
 iso_install_component(python isolate isolate_python)
 
-install(DIRECTORY include/isolate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# isolate/gpu.h waits for its component (issue 19: isolate::gpu is not packaged yet).
+install(DIRECTORY include/isolate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} PATTERN gpu.h EXCLUDE)
 
 configure_package_config_file(cmake/isolateConfig.cmake.in
   "${PROJECT_BINARY_DIR}/isolateConfig.cmake"
