@@ -18,8 +18,9 @@ if(ISO_CUDA AND NOT ISO_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
     find_package(CUDAToolkit)
     if(CUDAToolkit_FOUND)
       set(ISO_HAVE_CUDA ON)
-      set(CMAKE_CUDA_STANDARD 20)
-      set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+      # CUDA targets would otherwise inherit CXX_STANDARD 20, for which CMake
+      # 3.25 knows no nvcc flag; isolate/gpu.h (and exec.h) are C++17 enough.
+      set(CMAKE_CUDA_STANDARD 17)
     endif()
   endif()
 endif()
