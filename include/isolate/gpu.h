@@ -168,8 +168,8 @@ void hybrid_map(std::size_t n, const F& f, Out* out, const In*... in) {
   double cpu_seconds = 0;
 #if defined(__CUDACC__)
   if (g > 0) {
-    // The device's share runs from this thread while the CPU's share runs on
-    // the pool; each side is timed on its own.
+    // A thread of its own drives the device's share while this one runs the
+    // CPU's share on the pool; each side is timed on its own.
     const auto t0 = Clock::now();
     std::thread device_side([&] {
       map_on_device(&key, 0, g, f, out, in...);
