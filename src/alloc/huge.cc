@@ -21,8 +21,6 @@
 // copy) to the start of a fresh mapping of the new size, so only the tail
 // faults. The trim keeps the memory a block holds equal to what it asked for
 // (RSS as without the cache); what the cache adds is bounded by its limit.
-#include <time.h>
-
 #include <cerrno>
 
 #include "internal.h"
@@ -43,12 +41,6 @@ Cached g_cached[kSlots];  // [0, g_count), oldest first
 unsigned g_count = 0;
 std::size_t g_bytes = 0;
 std::atomic<uint64_t> g_oldest{0};  // freed_at of g_cached[0]; 0: empty (read without the lock)
-
-uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 uint64_t keep_ns() {
   return uint64_t{g_options.huge_cache_ms} * 1000000u;
@@ -91,7 +83,7 @@ Segment* take(std::size_t total) {
   Segment* s = nullptr;
   {
     LockGuard guard(g_lock);
-    evict(now_ns(), 0, expired);
+    evict(os_clock_ns(), 0, expired);
     int fit = -1;
     int largest = -1;
     for (unsigned i = 0; i < g_count; ++i) {
@@ -164,7 +156,7 @@ void huge_free(Segment* s, void* p) {
   const bool plain = s->huge_block == reinterpret_cast<uint8_t*>(s) + kUnitSize;
   if (!plain || s->mapped > std::size_t{g_options.huge_cache_mib} << 20) return segment_unmap_or_cache(s);
   segmap_set(s, false);  // a second free of it is then an invalid pointer, not a cache corruption
-  const uint64_t now = now_ns();
+  const uint64_t now = os_clock_ns();
   Segment* expired = nullptr;
   {
     LockGuard guard(g_lock);
@@ -181,7 +173,7 @@ void huge_free(Segment* s, void* p) {
 void huge_cache_trim(bool all) {
   const uint64_t oldest = g_oldest.load(std::memory_order_relaxed);
   if (oldest == 0) return;
-  const uint64_t now = now_ns();
+  const uint64_t now = os_clock_ns();
   if (!all && now - oldest < keep_ns()) return;
   Segment* expired = nullptr;
   {

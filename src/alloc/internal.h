@@ -388,6 +388,7 @@ void os_unmap(void* p, std::size_t size);
 bool os_remap_in_place(void* p, std::size_t old_size, std::size_t new_size);
 void os_purge(void* p, std::size_t size);
 void os_write_stderr(const char* s, std::size_t n);
+uint64_t os_clock_ns();  // CLOCK_MONOTONIC_COARSE
 std::size_t os_page_size();
 uint64_t os_mapped_bytes();
 uint64_t os_mapped_peak();

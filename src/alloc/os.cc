@@ -2,6 +2,7 @@
 // purging with MADV_DONTNEED, and raw writes to stderr. Nothing here
 // allocates, and errno is left as the calls set it (ENOMEM on failure).
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -110,6 +111,14 @@ void os_purge(void* p, std::size_t size) {
   errno = saved;
   stats_add_current(kStat_purges);
   stats_add_current(kStat_purged_bytes, size);
+}
+
+// The purge ticks' and the huge cache's clock: coarse (a vDSO read of the
+// last tick, no syscall), which is all a delay of milliseconds needs.
+uint64_t os_clock_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 void os_write_stderr(const char* s, std::size_t n) {

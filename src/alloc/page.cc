@@ -417,11 +417,10 @@ void free_other(Segment* s, void* p) {
     // Take the segment over if it was this heap's before (heaps are reused:
     // a thread that starts after one ended has its heap and, as in the
     // larson shape, often its blocks) or this heap has no free unit of its
-    // own; otherwise the block waits in the
-    // page and the segment goes to a heap that allocates in its classes
-    // (segment_reclaim_for_class). Taking over whatever one frees into gave
-    // the last thread of a pair every segment, half empty: 1.5x mimalloc's
-    // RSS on the mstress shape.
+    // own; otherwise the block waits in the page and the segment goes to a
+    // heap that allocates in its classes (segment_reclaim_for_class). Taking
+    // over whatever one frees into gave the last thread of a pair every
+    // segment, half empty: 1.5x mimalloc's RSS on the mstress shape.
     Heap* h = tls_heap != &g_exited_heap ? heap_get() : nullptr;
     const bool take = h != nullptr && (s->last_heap.load(std::memory_order_relaxed) == h || heap_is_full(h));
     if (take && segment_try_reclaim(h, s)) return free_local(pg, b);

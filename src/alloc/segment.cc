@@ -19,7 +19,6 @@
 // where segments live) tells whether an address is one of our segments, so
 // that the free slow path can reject foreign pointers with a clear message.
 #include <sched.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -143,16 +142,6 @@ void list_push_back(Heap* h, Segment* s) {
 constexpr uint64_t run_mask(unsigned idx, unsigned units) {
   return (units >= 64 ? ~uint64_t{0} : ((uint64_t{1} << units) - 1)) << idx;
 }
-
-uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
-
-namespace {
 
 // First index i (a multiple of align_units) such that units i..i+units-1 are free.
 int find_run(uint64_t free_units, unsigned units, unsigned align_units) {
@@ -470,7 +459,7 @@ void heap_maybe_purge(Heap* h) {
     return;
   }
   if (g_options.purge_delay_ms == 0) return;
-  const uint64_t now = now_ns();
+  const uint64_t now = os_clock_ns();
   if (h->purge_deadline == 0) {
     h->purge_deadline = now + uint64_t{g_options.purge_delay_ms} * 1000000u;
   } else if (now >= h->purge_deadline) {
@@ -481,7 +470,7 @@ void heap_maybe_purge(Heap* h) {
 // From malloc_generic every 16th call while a tick is pending, so that a heap
 // that frees no more runs still purges what stays free.
 void heap_purge_poll(Heap* h) {
-  const uint64_t now = now_ns();
+  const uint64_t now = os_clock_ns();
   if (now >= h->purge_deadline) purge_tick(h, now);
   huge_cache_trim(false);
 }

@@ -43,12 +43,10 @@ void stats_retire_heap(const Stats& s) {
   }
 }
 
-// Counts an event against the calling thread's heap, or the retired totals
-// when the thread has none (frees from a thread that never allocated).
-// A thread that only frees (a consumer of blocks that others allocate) has
-// no heap of its own: counting its remote frees into the shared totals took
-// an atomic add per free, 14% of such a consumer's time. It counts them only
-// when the counters will be printed at exit (ISO_ALLOC_STATS=1).
+// Counts an event against the calling thread's heap. A thread without one
+// (a consumer that only frees what others allocate) counts into the shared
+// totals only when they will be printed (ISO_ALLOC_STATS=1): an atomic add
+// per remote free was 14% of such a consumer's time.
 void stats_add_current(Stat s, uint64_t n) {
   Heap* h = tls_heap;
   if (h->initialized) {
