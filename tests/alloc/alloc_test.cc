@@ -644,12 +644,14 @@ TEST(IsoallocMemory, HugeBlocksComeBackWithoutFaultingAgain) {
   void* q = iso_malloc(12 * MiB);  // takes the 16 MiB mapping and gives back its last 4 MiB
   std::memset(q, 2, 12 * MiB);
   const std::size_t smaller = faults() - before;
-  EXPECT_LT(smaller, 12 * pages_per_mib / 8);
+  EXPECT_LE(smaller, 12 * pages_per_mib / 8 + 64);
   iso_free(q);
   void* r = iso_malloc(20 * MiB);  // moves the 12 MiB to a 20 MiB mapping: 8 MiB are new
   std::memset(r, 3, 20 * MiB);
   const std::size_t larger = faults() - before - smaller;
-  EXPECT_LT(larger, 8 * pages_per_mib + 20 * pages_per_mib / 8);
+  // The eighth is for ASan's shadow of the moved mapping, the 64 for the
+  // process's own faults meanwhile.
+  EXPECT_LE(larger, 8 * pages_per_mib + 20 * pages_per_mib / 8 + 64);
   iso_free(r);
   iso_collect(1);  // gives the cached mapping back
   std::printf("faults: 12 MiB after 16 MiB %zu, 20 MiB after 12 MiB %zu\n", smaller, larger);
