@@ -23,7 +23,7 @@ CMAKE_CONFIG = -DISO_PYTHON=$(if $(PYTHON),$(abspath $(PYTHON)))
 AARCH64_BUILD ?= build-aarch64
 AARCH64_ROOT  ?= build/aarch64
 
-.PHONY: cross-aarch64 test-aarch64 test-musl fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api bench-mpi bench-alloc install tidy format format-check clean
+.PHONY: cross-aarch64 test-aarch64 test-musl fuzz all deps python test-freethreaded build demo test test-asan test-tsan test-unit bench bench-run bench-exec bench-serve bench-api bench-mpi bench-alloc bench-gpu gpu-bundle install tidy format format-check clean
 
 all: build
 
@@ -123,6 +123,15 @@ bench-serve: build
 bench-alloc: build
 	@python3 bench/alloc/run_alloc_bench.py --build $(BUILD) --markdown
 	@python3 bench/alloc/run_family.py --build $(BUILD) --runs 5 --markdown
+
+# iso::hybrid_map's modes against a plain CUDA launch and TBB (issue 19); on a
+# machine without a device only the CPU columns run. gpu-bundle makes the
+# folder the device tool carries (scripts/gpu-bundle.sh says how).
+bench-gpu: build
+	@$(BUILD)/bin/gpu_hybrid_bench --sizes 1000,10000,100000,1000000,10000000 --markdown
+
+gpu-bundle: build
+	@scripts/gpu-bundle.sh $(BUILD)
 
 # iso::parallel_for against TBB and OpenMP alone (docs/BENCHMARKS.md, issue 4).
 bench-exec: build

@@ -10,19 +10,23 @@
 //   };
 //   iso::hybrid_map(n, Busy{}, out, in);            // out[i] = Busy{}(in[i])
 //   iso::hybrid_map(n, Saxpy{a}, y, x, y);          // y[i] = a * x[i] + y[i]
+//   iso::hybrid_map(iso::Device::split, n, Busy{}, out, in);  // forced
 //
 // f is written once for both sides. In a translation unit compiled by nvcc
 // (component isolate::gpu) the device path exists; compiled by a plain C++
 // compiler, hybrid_map is parallel_for. The arrays are host memory: the
 // device's share is copied in, computed and copied out, chunk by chunk on
 // two streams so that copies overlap kernels. With no device (or
-// ISO_DEVICE=cpu) everything runs on the CPU. ISO_DEVICE=cpu|gpu|auto,
-// read once (anything else: a warning on stderr, and auto).
+// ISO_DEVICE=cpu) everything runs on the CPU. ISO_DEVICE=cpu|gpu|split|auto,
+// read once, says what Device::automatic (the default) means; anything else
+// gets a warning on stderr, and auto. A Device named in the call is used as
+// given (on a machine without a device, every mode is the CPU).
 //
 // Status (issue 19): the policy and the CPU path are tested here; the
 // device path compiles with nvcc but has not run on a GPU yet.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +46,11 @@
 
 namespace iso {
 
+// Where hybrid_map runs a call site's batches. automatic: chosen by
+// measurement (or as ISO_DEVICE says); the others are forced, split with
+// the share that the two sides' measured rates call for.
+enum class Device : std::uint8_t { automatic, cpu, gpu, split };
+
 namespace gpu_detail {
 
 enum class Place : std::uint8_t { cpu, gpu, split };
@@ -53,9 +62,21 @@ struct Plan {
 
 class Site;  // a call site's policy (src/gpu/site.cc)
 
-// One per call site and device presence; thread-safe.
-Site& site(const void* key, bool device);
+// One per call site (an element-wise signature) and Device; thread-safe.
+// `device`: whether this process has one; `round_trip`, called once when it
+// has, times an empty launch and a one-item copy each way, the latency the
+// policy assumes until it has measured its own.
+Site& site(const void* key, Device where, bool device, double (*round_trip)());
 Plan plan(Site& site, std::size_t items);
+// The smallest batch the policy sends to the device; SIZE_MAX: never, or
+// not known yet.
+std::size_t crossover(Site& site);
+
+template <class F, class Out, class... In>
+inline int site_key;  // its address names the call site
+
+template <class F, class Out, class... In>
+Site& site_of(Device where);
 // What a run measured: either side may be 0 items.
 void observe(Site& site, std::size_t cpu_items, double cpu_seconds, std::size_t gpu_items,
              double gpu_seconds);
@@ -90,6 +111,28 @@ DeviceBuffers& device_buffers(const void* key);
 #endif
 
 #if defined(__CUDACC__)
+template <int = 0>
+__global__ void empty_kernel() {}
+
+// The best of three rounds; the first one also pays for the context.
+inline double device_round_trip() {
+  int host = 0;
+  int* dev = nullptr;
+  if (const cudaError_t rc = cudaMalloc(&dev, sizeof(int)); rc != cudaSuccess) cuda_failed("cudaMalloc", rc);
+  double best = 1;
+  for (int round = 0; round < 3; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    cudaMemcpy(dev, &host, sizeof(int), cudaMemcpyHostToDevice);
+    empty_kernel<><<<1, 1>>>();
+    if (const cudaError_t rc = cudaMemcpy(&host, dev, sizeof(int), cudaMemcpyDeviceToHost); rc != cudaSuccess)
+      cuda_failed("cudaMemcpy", rc);
+    const double took = seconds_since(t0);
+    best = took < best ? took : best;
+  }
+  cudaFree(dev);
+  return best;
+}
+
 template <class F, class Out, class... In>
 __global__ void map_kernel(F f, std::size_t n, Out* out, const In*... in) {
   for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
@@ -149,34 +192,50 @@ void map_on_device(const void* key, std::size_t first, std::size_t last, const F
 }
 #endif
 
+template <class F, class Out, class... In>
+Site& site_of(Device where) {
+  static std::atomic<Site*> cached[4];  // one per Device
+  std::atomic<Site*>& slot = cached[static_cast<int>(where) & 3];
+  Site* s = slot.load(std::memory_order_acquire);
+  if (s == nullptr) {
+#if defined(__CUDACC__)
+    static const bool device = device_present();
+    s = &site(&site_key<F, Out, In...>, where, device, &device_round_trip);
+#else
+    s = &site(&site_key<F, Out, In...>, where, false, nullptr);
+#endif
+    slot.store(s, std::memory_order_release);
+  }
+  return *s;
+}
+
 }  // namespace gpu_detail
 
 template <class F, class Out, class... In>
-void hybrid_map(std::size_t n, const F& f, Out* out, const In*... in) {
+void hybrid_map(Device where, std::size_t n, const F& f, Out* out, const In*... in) {
   using namespace gpu_detail;
   using Clock = std::chrono::steady_clock;
-#if defined(__CUDACC__)
-  static const bool device = device_present();
-#else
-  constexpr bool device = false;
-#endif
-  static int key;
-  static Site& s = site(&key, device);
+  Site& s = site_of<F, Out, In...>(where);
   const Plan p = plan(s, n);
   const std::size_t g = p.place == Place::cpu ? 0 : p.gpu_items;
   double gpu_seconds = 0;
   double cpu_seconds = 0;
 #if defined(__CUDACC__)
-  if (g > 0) {
+  const void* key = &site_key<F, Out, In...>;
+  if (g == n && n > 0) {
+    const auto t0 = Clock::now();
+    map_on_device(key, 0, n, f, out, in...);
+    gpu_seconds = seconds_since(t0);
+  } else if (g > 0) {
     // A thread of its own drives the device's share while this one runs the
     // CPU's share on the pool; each side is timed on its own.
     const auto t0 = Clock::now();
     std::thread device_side([&] {
-      map_on_device(&key, 0, g, f, out, in...);
+      map_on_device(key, 0, g, f, out, in...);
       gpu_seconds = seconds_since(t0);
     });
     const auto t1 = Clock::now();
-    if (g < n) map_on_cpu(g, n, f, out, in...);
+    map_on_cpu(g, n, f, out, in...);
     cpu_seconds = seconds_since(t1);
     device_side.join();
   } else
@@ -187,6 +246,19 @@ void hybrid_map(std::size_t n, const F& f, Out* out, const In*... in) {
     cpu_seconds = seconds_since(t1);
   }
   observe(s, n - g, cpu_seconds, g, gpu_seconds);
+}
+
+template <class F, class Out, class... In>
+void hybrid_map(std::size_t n, const F& f, Out* out, const In*... in) {
+  hybrid_map(Device::automatic, n, f, out, in...);
+}
+
+// The batch size from which Device::automatic sends work of this signature
+// to the device, as learned so far; SIZE_MAX where it never does (no device,
+// ISO_DEVICE=cpu) or has not measured enough to say.
+template <class F, class Out, class... In>
+std::size_t hybrid_crossover() {
+  return gpu_detail::crossover(gpu_detail::site_of<F, Out, In...>(Device::automatic));
 }
 
 }  // namespace iso

@@ -61,6 +61,7 @@ double CostLine::predict(std::size_t items) const {
 std::optional<DeviceMode> parse_device_mode(std::string_view text) {
   if (text == "cpu") return DeviceMode::cpu;
   if (text == "gpu") return DeviceMode::gpu;
+  if (text == "split") return DeviceMode::split;
   if (text == "auto") return DeviceMode::automatic;
   return std::nullopt;
 }
@@ -73,6 +74,10 @@ void OffloadPolicy::observe_gpu(std::size_t items, double seconds) {
 Plan OffloadPolicy::plan(std::size_t items) const {
   if (mode_ == DeviceMode::cpu || items == 0) return Plan{};
   if (mode_ == DeviceMode::gpu) return Plan{Place::gpu, items, false};
+  if (mode_ == DeviceMode::split) {
+    if (items < 2) return Plan{};
+    return Plan{Place::split, even_share(items), false};
+  }
   if (cpu_.observations() == 0) return Plan{};  // measure the CPU first: it is always there
   if (!gpu_.known()) {
     // Probe the device on a batch big enough to be worth a launch, at a size
@@ -108,6 +113,15 @@ Plan OffloadPolicy::best(std::size_t items) const {
   if (t_split < t_cpu && t_split < t_gpu) return Plan{Place::split, share, false};
   if (t_gpu < t_cpu) return Plan{Place::gpu, items, false};
   return Plan{};
+}
+
+std::size_t OffloadPolicy::even_share(std::size_t items) const {
+  if (cpu_.observations() == 0 || gpu_.observations() == 0) return items / 2;
+  const double b_c = cpu_.per_item();
+  const double b_g = gpu_.per_item();
+  const auto n = static_cast<double>(items);
+  const double g = b_c + b_g > 0 ? (n * b_c + cpu_.latency() - gpu_.latency()) / (b_c + b_g) : n / 2;
+  return static_cast<std::size_t>(std::clamp(g, 1.0, n - 1));
 }
 
 std::size_t OffloadPolicy::crossover() const {

@@ -43,9 +43,11 @@ class CostLine {
 
 using Place = gpu_detail::Place;  // isolate/gpu.h
 
-// ISO_DEVICE: cpu (never the device), gpu (always, where there is one) or
-// auto (this policy). std::nullopt for anything else.
-enum class DeviceMode : std::uint8_t { cpu, gpu, automatic };
+// A site's mode (isolate/gpu.h): automatic is this policy; cpu, gpu and
+// split are forced, split with the share that the two sides' measured rates
+// call for (half of the batch until both have been measured).
+using DeviceMode = iso::Device;
+// ISO_DEVICE: cpu, gpu, split or auto. std::nullopt for anything else.
 std::optional<DeviceMode> parse_device_mode(std::string_view text);
 
 struct Plan {
@@ -78,6 +80,9 @@ class OffloadPolicy {
 
  private:
   Plan best(std::size_t items) const;  // both lines known: the cheapest of the three
+  // The device's share that makes both sides finish together by the lines
+  // as they stand, within [1, items - 1]; half while either is unmeasured.
+  std::size_t even_share(std::size_t items) const;
   DeviceMode mode_;
   CostLine cpu_;
   CostLine gpu_;

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "isolate/gpu.h"
 #include "offload_policy.h"
@@ -14,6 +15,14 @@ namespace iso::gpu_detail {
 class Site {
  public:
   explicit Site(gpu::DeviceMode mode) : policy_(mode) {}
+  void assume_device_latency(double seconds) {
+    const std::lock_guard guard(lock_);
+    policy_.assume_device_latency(seconds);
+  }
+  std::size_t crossover() {
+    const std::lock_guard guard(lock_);
+    return policy_.crossover();
+  }
   Plan plan(std::size_t items) {
     const std::lock_guard guard(lock_);
     const gpu::Plan p = policy_.plan(items);
@@ -36,24 +45,33 @@ gpu::DeviceMode env_mode() {
   const char* text = std::getenv("ISO_DEVICE");
   if (text == nullptr || *text == '\0') return gpu::DeviceMode::automatic;
   if (const auto mode = gpu::parse_device_mode(text)) return *mode;
-  std::fprintf(stderr, "isolate: ignoring ISO_DEVICE=%s (expected cpu, gpu or auto)\n", text);
+  std::fprintf(stderr, "isolate: ignoring ISO_DEVICE=%s (expected cpu, gpu, split or auto)\n", text);
   return gpu::DeviceMode::automatic;
 }
 
 }  // namespace
 
-Site& site(const void* key, bool device) {
-  static const gpu::DeviceMode mode = env_mode();
+Site& site(const void* key, Device where, bool device, double (*round_trip)()) {
+  static const gpu::DeviceMode automatic = env_mode();
   static std::mutex lock;
-  static std::map<const void*, std::unique_ptr<Site>> sites;  // never freed: sites are statics' referents
+  // Never freed: hybrid_map's statics point at them.
+  static std::map<std::pair<const void*, Device>, std::unique_ptr<Site>> sites;
   const std::lock_guard guard(lock);
-  std::unique_ptr<Site>& s = sites[key];
-  if (!s) s = std::make_unique<Site>(device ? mode : gpu::DeviceMode::cpu);
+  std::unique_ptr<Site>& s = sites[{key, where}];
+  if (!s) {
+    const gpu::DeviceMode mode = !device ? Device::cpu : where == Device::automatic ? automatic : where;
+    s = std::make_unique<Site>(mode);
+    if (mode != Device::cpu && round_trip != nullptr) s->assume_device_latency(round_trip());
+  }
   return *s;
 }
 
 Plan plan(Site& site, std::size_t items) {
   return site.plan(items);
+}
+
+std::size_t crossover(Site& site) {
+  return site.crossover();
 }
 
 void observe(Site& site, std::size_t cpu_items, double cpu_seconds, std::size_t gpu_items,

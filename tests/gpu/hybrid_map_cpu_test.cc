@@ -2,6 +2,7 @@
 // every batch runs on parallel_for, and the results are the plain loop's.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "isolate/gpu.h"
@@ -29,6 +30,19 @@ TEST(HybridMapCpu, BusyWorkEqualsThePlainLoop) {
     iso::hybrid_map(n, Busy{}, out.data(), in.data());
     for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], Busy{}(in[i])) << n << " " << i;
   }
+}
+
+// Without a device every mode, forced or not, is the CPU's loop.
+TEST(HybridMapCpu, EveryDeviceModeRunsOnTheCpuWithoutADevice) {
+  const std::size_t n = 50000;
+  std::vector<int> in(n);
+  for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<int>(i % 2000) - 1000;
+  for (iso::Device d : {iso::Device::automatic, iso::Device::cpu, iso::Device::gpu, iso::Device::split}) {
+    std::vector<int> out(n, -1);
+    iso::hybrid_map(d, n, Busy{}, out.data(), in.data());
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], Busy{}(in[i])) << static_cast<int>(d) << " " << i;
+  }
+  EXPECT_EQ((iso::hybrid_crossover<Busy, int, int>()), SIZE_MAX);  // no device: never
 }
 
 TEST(HybridMapCpu, SaxpyInPlaceReadsBothArrays) {

@@ -18,10 +18,21 @@ struct Busy {
   }
 };
 
+struct Affine {
+  __host__ __device__ long long operator()(long long x) const { return 3 * x + 1; }
+};
+
 struct Saxpy {
   float a;
   __host__ __device__ float operator()(float x, float y) const { return a * x + y; }
 };
+
+// Busy{}(v) for the inputs 0..999, computed once on the host.
+const std::vector<int> kBusyOf = [] {
+  std::vector<int> t(1000);
+  for (int v = 0; v < 1000; ++v) t[static_cast<std::size_t>(v)] = Busy{}(v);
+  return t;
+}();
 
 TEST(HybridMap, BusyWorkEqualsThePlainLoopAtEverySize) {
   // Repeated, so that the policy probes the device and then plans splits.
@@ -32,8 +43,28 @@ TEST(HybridMap, BusyWorkEqualsThePlainLoopAtEverySize) {
       std::vector<int> out(n, -1);
       for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<int>(i * 31 % 1000);
       iso::hybrid_map(n, Busy{}, out.data(), in.data());
-      for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], Busy{}(in[i])) << n << " " << i;
+      for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], kBusyOf[in[i]]) << n << " " << i;
     }
+  }
+}
+
+// Each forced mode, and the automatic one after it has seen the others' sizes.
+TEST(HybridMap, EveryDeviceModeEqualsThePlainLoop) {
+  for (iso::Device d : {iso::Device::cpu, iso::Device::gpu, iso::Device::split, iso::Device::automatic}) {
+    for (std::size_t n : {std::size_t{1}, std::size_t{3}, std::size_t{4096}, std::size_t{100001}}) {
+      std::vector<int> in(n);
+      std::vector<int> out(n, -1);
+      for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<int>(i % 3000) - 1500;
+      iso::hybrid_map(d, n, Busy{}, out.data(), in.data());
+      for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], Busy{}(in[i])) << static_cast<int>(d) << " " << n << " " << i;
+    }
+    // Past two of the device's 4M-item chunks, so both streams take turns.
+    const std::size_t n = 9000001;
+    std::vector<long long> in(n);
+    std::vector<long long> out(n, -1);
+    for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<long long>(i) * 1000003;
+    iso::hybrid_map(d, n, Affine{}, out.data(), in.data());
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], Affine{}(in[i])) << static_cast<int>(d) << " " << i;
   }
 }
 

@@ -208,9 +208,31 @@ TEST(OffloadPolicy, ForcedModes) {
   EXPECT_EQ(gpu_only.plan(0).place, Place::cpu);  // nothing to send
 }
 
-TEST(DeviceMode, ParsesTheThreeNamesAndNothingElse) {
+// A forced split starts at half and then gives each side the share that
+// makes both finish together, to within 1% of the slower side's time.
+TEST(OffloadPolicy, ForcedSplitLearnsTheShareThatEvensBothSides) {
+  OffloadPolicy split(DeviceMode::split);
+  const std::size_t n = 10000000;
+  EXPECT_EQ(split.plan(1).place, Place::cpu);  // nothing to split
+  Plan p = split.plan(n);
+  ASSERT_EQ(p.place, Place::split);
+  EXPECT_EQ(p.gpu_items, n / 2);
+  drive(split, {n / 4, n}, 3, kCpu, kGpu);
+  p = split.plan(n);
+  ASSERT_EQ(p.place, Place::split);
+  const double cpu = kCpu.time(n - p.gpu_items);
+  const double gpu = kGpu.time(p.gpu_items);
+  EXPECT_NEAR(cpu, gpu, 0.01 * std::max(cpu, gpu)) << p.gpu_items;
+  // A side that is not measured yet gets no share from a guess.
+  OffloadPolicy fresh(DeviceMode::split);
+  fresh.observe_cpu(n, kCpu.time(n));
+  EXPECT_EQ(fresh.plan(n).gpu_items, n / 2);
+}
+
+TEST(DeviceMode, ParsesTheFourNamesAndNothingElse) {
   EXPECT_EQ(parse_device_mode("cpu"), DeviceMode::cpu);
   EXPECT_EQ(parse_device_mode("gpu"), DeviceMode::gpu);
+  EXPECT_EQ(parse_device_mode("split"), DeviceMode::split);
   EXPECT_EQ(parse_device_mode("auto"), DeviceMode::automatic);
   EXPECT_EQ(parse_device_mode(""), std::nullopt);
   EXPECT_EQ(parse_device_mode("GPU"), std::nullopt);
