@@ -143,7 +143,8 @@ Options parse(int argc, char** argv) {
       for (const std::string& s : split_list(value())) {
         char* end = nullptr;
         const double v = std::strtod(s.c_str(), &end);
-        if (end == s.c_str() || *end != '\0' || !(v >= 1) || v > 1e10) fail("--sizes: not a batch size: " + s);
+        if (end == s.c_str() || *end != '\0' || !(v >= 1) || v > 1e10)
+          fail("--sizes: not a batch size: " + s);
         o.sizes.push_back(static_cast<std::size_t>(v));
       }
     } else if (a == "--kernels") {
@@ -198,18 +199,23 @@ struct Workload {
     }
   }
   void clear(std::size_t n) {
-    if (name == "busy") std::fill_n(busy_out.begin(), n, -1);
-    else std::fill_n(z.begin(), n, -1.0f);
+    if (name == "busy")
+      std::fill_n(busy_out.begin(), n, -1);
+    else
+      std::fill_n(z.begin(), n, -1.0f);
   }
   void check(std::size_t n, const char* column) const {
     for (std::size_t i = 0; i < n; ++i) {
       const bool ok = name == "busy" ? busy_out[i] == table[busy_in[i]] : z[i] == 2.5f * x[i] + y[i];
-      if (!ok) fail(name + " " + column + " n=" + std::to_string(n) + ": item " + std::to_string(i) + " is wrong");
+      if (!ok)
+        fail(name + " " + column + " n=" + std::to_string(n) + ": item " + std::to_string(i) + " is wrong");
     }
   }
   void hybrid(iso::Device d, std::size_t n) {
-    if (name == "busy") iso::hybrid_map(d, n, Busy{}, busy_out.data(), busy_in.data());
-    else iso::hybrid_map(d, n, Saxpy{2.5f}, z.data(), x.data(), y.data());
+    if (name == "busy")
+      iso::hybrid_map(d, n, Busy{}, busy_out.data(), busy_in.data());
+    else
+      iso::hybrid_map(d, n, Saxpy{2.5f}, z.data(), x.data(), y.data());
   }
   void tbb_loop(std::size_t n) {
     if (name == "busy") {
@@ -219,7 +225,8 @@ struct Workload {
     }
   }
   std::size_t learned_crossover() const {
-    return name == "busy" ? iso::hybrid_crossover<Busy, int, int>() : iso::hybrid_crossover<Saxpy, float, float, float>();
+    return name == "busy" ? iso::hybrid_crossover<Busy, int, int>()
+                          : iso::hybrid_crossover<Saxpy, float, float, float>();
   }
 };
 
@@ -228,7 +235,8 @@ struct Column {
   std::function<void(std::size_t)> run;
 };
 
-std::vector<Column> columns(Workload& w, bool device, std::vector<std::function<void(std::size_t)>>& cuda_peer) {
+std::vector<Column> columns(Workload& w, bool device,
+                            std::vector<std::function<void(std::size_t)>>& cuda_peer) {
   std::vector<Column> c;
   c.push_back({"cpu", [&w](std::size_t n) { w.hybrid(iso::Device::cpu, n); }});
   if (device) {
@@ -292,10 +300,12 @@ void run_kernel(const std::string& kernel, const Options& o, bool device) {
     cuda_peer.clear();
     if (device && kernel == "busy") {
       busy_peer = std::make_unique<PlainCuda<Busy, int, int>>(n);
-      cuda_peer.push_back([&](std::size_t m) { busy_peer->run(m, Busy{}, w.busy_out.data(), w.busy_in.data()); });
+      cuda_peer.push_back(
+          [&](std::size_t m) { busy_peer->run(m, Busy{}, w.busy_out.data(), w.busy_in.data()); });
     } else if (device) {
       saxpy_peer = std::make_unique<PlainCuda<Saxpy, float, float, float>>(n);
-      cuda_peer.push_back([&](std::size_t m) { saxpy_peer->run(m, Saxpy{2.5f}, w.z.data(), w.x.data(), w.y.data()); });
+      cuda_peer.push_back(
+          [&](std::size_t m) { saxpy_peer->run(m, Saxpy{2.5f}, w.z.data(), w.x.data(), w.y.data()); });
     }
     const std::vector<double> t = measure(w, cols, n, o);
     std::printf("%s%-7s (ms)", o.markdown ? "| " : "", size_name(n).c_str());
@@ -307,8 +317,8 @@ void run_kernel(const std::string& kernel, const Options& o, bool device) {
     };
     std::vector<double> r;
     if (device) {
-      r = {at("auto") / std::min({at("cpu"), at("gpu"), at("split")}), at("split") / std::min(at("cpu"), at("gpu")),
-           at("gpu") / at("cuda"), at("cpu") / at("tbb")};
+      r = {at("auto") / std::min({at("cpu"), at("gpu"), at("split")}),
+           at("split") / std::min(at("cpu"), at("gpu")), at("gpu") / at("cuda"), at("cpu") / at("tbb")};
     } else {
       r = {at("auto") / at("cpu"), at("cpu") / at("tbb")};
     }
@@ -319,7 +329,8 @@ void run_kernel(const std::string& kernel, const Options& o, bool device) {
   // Ratios are time over time: below 1 the first is faster.
   const std::size_t learned = w.learned_crossover();
   std::printf("%s: the policy's crossover: %s\n", kernel.c_str(),
-              learned == SIZE_MAX ? "none (the device never pays, or there is none)" : std::to_string(learned).c_str());
+              learned == SIZE_MAX ? "none (the device never pays, or there is none)"
+                                  : std::to_string(learned).c_str());
   if (!device || !o.crossover) return;
   // The measured crossover: from 256 items up by 2x, the first size from
   // which the device (alone or in the split) beats the CPU at three sizes in
@@ -339,7 +350,8 @@ void run_kernel(const std::string& kernel, const Options& o, bool device) {
     }
   }
   if (wins == 3) {
-    std::printf("%s: the measured crossover: %zu (sizes 2x apart); learned/measured %.2f\n", kernel.c_str(), first_win,
+    std::printf("%s: the measured crossover: %zu (sizes 2x apart); learned/measured %.2f\n", kernel.c_str(),
+                first_win,
                 learned == SIZE_MAX ? 0.0 : static_cast<double>(learned) / static_cast<double>(first_win));
   } else {
     std::printf("%s: the measured crossover: none up to %zu items\n", kernel.c_str(), largest);

@@ -22,6 +22,11 @@
 // Environment, read once: ISO_THREADS=N (threads of the default pool, the
 // caller included; default: the CPUs this process may run on), ISO_CHUNK_SIZE=N
 // (replaces automatic chunking by fixed(N)).
+//
+// Built with ISO_EXEC_LITE (cmake -DISO_EXEC_LITE=ON, and the benchmarks'
+// lite library), the executor measures nothing: automatic chunking cuts each
+// batch into 8 chunks per thread and never runs one inline, and no call
+// reads the clock. docs/BENCHMARKS.md (issue 19) has what measuring costs.
 #pragma once
 
 #include <atomic>
@@ -81,8 +86,13 @@ inline thread_local unsigned t_inline_calls = 0;
 // its site has learned to be too small runs as a plain loop there. One call
 // in 16 goes to the engine instead, which times it to keep the estimate fresh.
 inline bool run_here(const Site& site, std::size_t begin, std::size_t end, Chunking chunking) noexcept {
+#if defined(ISO_EXEC_LITE)
+  (void)site, (void)begin, (void)end, (void)chunking;
+  return false;
+#else
   return chunking.is_automatic() && begin <= end &&
          end - begin < site.inline_below.load(std::memory_order_relaxed) && (++t_inline_calls & 15u) != 0;
+#endif
 }
 
 // One per call site: a static for each body type (and entry point).

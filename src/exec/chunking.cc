@@ -82,6 +82,10 @@ void learn_cost(Site& site, std::uint64_t ns, std::size_t items) noexcept {
 }
 
 Plan plan_automatic(const Loop& loop, std::size_t begin, std::size_t end, std::size_t participants) {
+  if constexpr (!kLearnsCosts) {
+    const std::size_t pieces = 8 * participants;
+    return {begin, std::max<std::size_t>(1, (end - begin + pieces - 1) / pieces)};
+  }
   if (loop.site->ps_per_item.load(std::memory_order_relaxed) == 0) {
     begin = probe(loop, begin, end);
     if (begin == end) return {end, 0};

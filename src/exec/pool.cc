@@ -116,7 +116,7 @@ void ThreadPool::run(std::size_t begin, std::size_t end, const exec_detail::Loop
       if (plan.chunk == 0) return;
       begin = plan.begin;
       chunk = plan.chunk;
-      learn = true;
+      learn = exec_detail::kLearnsCosts;
     }
   }
   if (end - begin <= chunk) return loop.fn(loop.ctx, begin, end);

@@ -234,6 +234,7 @@ TEST(Threads, OneThreadRunsEverythingOnTheCaller) {
   EXPECT_EQ(elsewhere.load(), 0);
 }
 
+#if !defined(ISO_EXEC_LITE)  // the lite build learns nothing (lite_test.cc)
 TEST(Threads, SmallBatchRunsInlineOnTheCaller) {
   ThreadPool pool(2);
   const auto caller = std::this_thread::get_id();
@@ -246,6 +247,7 @@ TEST(Threads, SmallBatchRunsInlineOnTheCaller) {
   for (int round = 0; round < 50; ++round) pool.parallel_for(0, out.size(), body);
   EXPECT_EQ(elsewhere.load(), 0);
 }
+#endif
 
 // The free functions run on default_pool(), one pool for the whole process:
 // the same object from every thread, of the default size, whose worker

@@ -56,7 +56,8 @@ TEST(HybridMap, EveryDeviceModeEqualsThePlainLoop) {
       std::vector<int> out(n, -1);
       for (std::size_t i = 0; i < n; ++i) in[i] = static_cast<int>(i % 3000) - 1500;
       iso::hybrid_map(d, n, Busy{}, out.data(), in.data());
-      for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], Busy{}(in[i])) << static_cast<int>(d) << " " << n << " " << i;
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(out[i], Busy{}(in[i])) << static_cast<int>(d) << " " << n << " " << i;
     }
     // Past two of the device's 4M-item chunks, so both streams take turns.
     const std::size_t n = 9000001;
