@@ -27,6 +27,14 @@ void cuda_failed(const char* what, int code) {
 
 void DeviceBuffers::reserve(std::size_t need) {
   if (need <= bytes) return;
+  if (max_blocks == 0) {
+    int device = 0;
+    int sms = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || sms <= 0)
+      sms = 16;
+    max_blocks = static_cast<unsigned>(sms) * 8;  // 2,048 threads per SM
+  }
   for (int k = 0; k < kStreams; ++k) {
     if (stream[k] == nullptr && cudaStreamCreateWithFlags(&stream[k], cudaStreamNonBlocking) != cudaSuccess)
       cuda_failed("cudaStreamCreate", static_cast<int>(cudaGetLastError()));
