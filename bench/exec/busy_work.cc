@@ -19,8 +19,8 @@
 //   tbb_auto, tbb_static    tbb::parallel_for, auto_partitioner / static_partitioner
 //   omp_static, omp_guided  #pragma omp parallel for schedule(static) / schedule(guided)
 // dispatch/<variant>/2: a loop over 2 items whose body stores one int (the
-// cost of a call); small/<variant>/<n>: light batches around the inline limit.
-// bench/exec/run_exec_bench.py runs the groups interleaved and prints medians.
+// cost of a call; dispatch/clock_pair/2 is two clock reads instead); small/<variant>/<n>: light batches
+// around the inline limit. bench/exec/run_exec_bench.py runs the groups interleaved and prints medians.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 #include <oneapi/tbb/blocked_range.h>
@@ -263,6 +263,15 @@ void register_dispatch() {
     dispatch(s, [](std::int32_t* out) {
       for (std::size_t i = 0; i < 2; ++i) out[i] = static_cast<std::int32_t>(i + 1);
       benchmark::ClobberMemory();
+    });
+  });
+  // The two clock reads a measuring call makes (none in the lite build).
+  add("dispatch/clock_pair/2", [](benchmark::State& s) {
+    dispatch(s, [](std::int32_t* out) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto t1 = std::chrono::steady_clock::now();
+      out[0] = 1;
+      out[1] = t1 < t0 ? 0 : 2;
     });
   });
   add("dispatch/auto_chunked/2", [](benchmark::State& s) {

@@ -7,7 +7,8 @@ running the two in a random order, medians over the rounds.
 The rows: automatic chunking on heavy (~2.4 us) and light (~15 ns) items,
 small light batches (which the measuring build learns to run inline), and
 the cost of one call of 2 items; fixed(1) chunking (`fnptr`), which neither
-build times, is the control for the noise.
+build times, is the control for the noise; `dispatch/clock_pair` is the two
+clock reads a measuring call adds to one timed chunk.
 
   bench/exec/lite_cost.py [--build build] [--rounds 7] [--min-time 0.2] [--markdown]
 Stdlib only; uses run_exec_bench.py's runner.
@@ -21,7 +22,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_exec_bench as reb  # noqa: E402
 
-PATTERN = r"^(heavy|light)/(auto_chunked|fnptr)/|^small/auto_chunked/|^dispatch/(auto_chunked|fnptr)/"
+PATTERN = r"^(heavy|light)/(auto_chunked|fnptr)/|^small/auto_chunked/|^dispatch/(auto_chunked|fnptr|clock_pair)/"
 
 
 def main():
