@@ -97,11 +97,12 @@ bench: build
 # Interleaved isolate-vs-python3 runs; prints the table for docs/BENCHMARKS.md.
 bench-run: bench
 	@scripts/bench-run.sh $(BUILD)
-	@scripts/bench-exec.sh $(BUILD)
+	@$(MAKE) --no-print-directory bench-exec
 	@$(MAKE) --no-print-directory bench-serve
 	@$(MAKE) --no-print-directory bench-api
 	@$(MAKE) --no-print-directory bench-mpi
 	@$(MAKE) --no-print-directory bench-alloc
+	@$(MAKE) --no-print-directory bench-gpu
 	@$(BUILD)/bin/bench_pool_log
 
 # python3 vs isolate run vs isolate call per request, and 200 concurrent calls (issue 6).
@@ -128,14 +129,18 @@ bench-alloc: build
 # machine without a device only the CPU columns run. gpu-bundle makes the
 # folder the device tool carries (scripts/gpu-bundle.sh says how).
 bench-gpu: build
-	@$(BUILD)/bin/gpu_hybrid_bench --sizes 1000,10000,100000,1000000,10000000 --markdown
+	@if [ -x $(BUILD)/bin/gpu_hybrid_bench ]; then \
+	  $(BUILD)/bin/gpu_hybrid_bench --sizes 1000,10000,100000,1000000,10000000 --markdown; \
+	else echo "bench-gpu: not built (no CUDA toolkit found; see cmake/Cuda.cmake)"; fi
 
 gpu-bundle: build
 	@scripts/gpu-bundle.sh $(BUILD)
 
-# iso::parallel_for against TBB and OpenMP alone (docs/BENCHMARKS.md, issue 4).
+# iso::parallel_for against TBB and OpenMP alone (docs/BENCHMARKS.md, issue 4),
+# then the measuring executor against the lite build (issue 19).
 bench-exec: build
 	@scripts/bench-exec.sh $(BUILD)
+	@python3 bench/exec/lite_cost.py --build $(BUILD) --markdown
 
 # isoalloc's libFuzzer target for longer than the test suite's 45 s.
 fuzz: build
