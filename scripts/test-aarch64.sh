@@ -13,6 +13,7 @@
 #   Fork.*                         qemu-user aborts when a multithreaded guest forks
 #   the two RSS tests              the process's RSS includes qemu's translated code
 #   Threads.SmallBatchRunsInline*  decides by measured time; emulation skews it
+# (each also under its lite. name: exec_lite_test, the lite executor's run)
 set -euo pipefail
 build=${1:?usage: scripts/test-aarch64.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
@@ -55,7 +56,7 @@ jobs=$(nproc)
 not_under_qemu=('Fork.*' IsoallocThreads.ChurnRandomSizesWithPatternsAndRss
   IsoallocMemory.RssReturnsAfterFreeingEverything Threads.SmallBatchRunsInlineOnTheCaller)
 gtest_exclude="-$(IFS=:; echo "${not_under_qemu[*]}")"
-ctest_exclude="^($(printf '%s\n' "${not_under_qemu[@]}" | sed 's/\./\\./g; s/\*/.*/g' | paste -sd'|'))$"
+ctest_exclude="^(lite\\.)?($(printf '%s\n' "${not_under_qemu[@]}" | sed 's/\./\\./g; s/\*/.*/g' | paste -sd'|'))$"
 
 pages64k() {
   local rc=0 t pagesize
