@@ -149,10 +149,11 @@ fuzz: build
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
 
-# clang-tidy's default checks over our C++ (compile_commands.json from the build).
+# clang-tidy's default checks over our C++ (compile_commands.json from the build),
+# a few files per process, $(JOBS) processes at a time.
 # clang 14 reports __GNUC__ 4, so 3.13's pyatomic.h must be told it has GCC builtins.
 tidy: build
-	@out=$$(git ls-files '*.cc' | xargs clang-tidy -p $(BUILD) --quiet --warnings-as-errors='*' \
+	@out=$$(git ls-files '*.cc' | xargs -P $(JOBS) -n 8 clang-tidy -p $(BUILD) --quiet --warnings-as-errors='*' \
 	  --extra-arg=-D_Py_USE_GCC_BUILTIN_ATOMICS=1 2>&1); rc=$$?; \
 	  echo "$$out" | grep -v 'warnings generated'; exit $$rc
 
