@@ -235,8 +235,7 @@ struct Column {
   std::function<void(std::size_t)> run;
 };
 
-std::vector<Column> columns(Workload& w, bool device,
-                            std::vector<std::function<void(std::size_t)>>& cuda_peer) {
+std::vector<Column> columns(Workload& w, bool device, std::function<void(std::size_t)>& cuda_peer) {
   std::vector<Column> c;
   c.push_back({"cpu", [&w](std::size_t n) { w.hybrid(iso::Device::cpu, n); }});
   if (device) {
@@ -244,7 +243,7 @@ std::vector<Column> columns(Workload& w, bool device,
     c.push_back({"split", [&w](std::size_t n) { w.hybrid(iso::Device::split, n); }});
   }
   c.push_back({"auto", [&w](std::size_t n) { w.hybrid(iso::Device::automatic, n); }});
-  if (device) c.push_back({"cuda", [&cuda_peer](std::size_t n) { cuda_peer.front()(n); }});
+  if (device) c.push_back({"cuda", [&cuda_peer](std::size_t n) { cuda_peer(n); }});
   c.push_back({"tbb", [&w](std::size_t n) { w.tbb_loop(n); }});
   return c;
 }
@@ -279,7 +278,7 @@ std::string size_name(std::size_t n) {
 void run_kernel(const std::string& kernel, const Options& o, bool device) {
   const std::size_t largest = *std::max_element(o.sizes.begin(), o.sizes.end());
   Workload w(kernel, largest);
-  std::vector<std::function<void(std::size_t)>> cuda_peer;  // built per size: device arrays of that size
+  std::function<void(std::size_t)> cuda_peer;  // set per size: it owns device arrays of that size
   std::vector<Column> cols = columns(w, device, cuda_peer);
   const char* sep = o.markdown ? " | " : "  ";
   std::printf("\n%s%s%10s", o.markdown ? "| " : "", kernel.c_str(), "");
@@ -295,17 +294,15 @@ void run_kernel(const std::string& kernel, const Options& o, bool device) {
     std::printf("|\n");
   }
   for (std::size_t n : o.sizes) {
-    std::unique_ptr<PlainCuda<Saxpy, float, float, float>> saxpy_peer;
-    std::unique_ptr<PlainCuda<Busy, int, int>> busy_peer;
-    cuda_peer.clear();
+    cuda_peer = nullptr;  // frees the last size's arrays first
     if (device && kernel == "busy") {
-      busy_peer = std::make_unique<PlainCuda<Busy, int, int>>(n);
-      cuda_peer.push_back(
-          [&](std::size_t m) { busy_peer->run(m, Busy{}, w.busy_out.data(), w.busy_in.data()); });
+      auto peer = std::make_shared<PlainCuda<Busy, int, int>>(n);
+      cuda_peer = [peer, &w](std::size_t m) { peer->run(m, Busy{}, w.busy_out.data(), w.busy_in.data()); };
     } else if (device) {
-      saxpy_peer = std::make_unique<PlainCuda<Saxpy, float, float, float>>(n);
-      cuda_peer.push_back(
-          [&](std::size_t m) { saxpy_peer->run(m, Saxpy{2.5f}, w.z.data(), w.x.data(), w.y.data()); });
+      auto peer = std::make_shared<PlainCuda<Saxpy, float, float, float>>(n);
+      cuda_peer = [peer, &w](std::size_t m) {
+        peer->run(m, Saxpy{2.5f}, w.z.data(), w.x.data(), w.y.data());
+      };
     }
     const std::vector<double> t = measure(w, cols, n, o);
     std::printf("%s%-7s (ms)", o.markdown ? "| " : "", size_name(n).c_str());
