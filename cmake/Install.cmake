@@ -5,6 +5,7 @@
 #   isolate::alloc, isolate::alloc_shared                   # isoalloc, static or shared
 #   isolate::conc                                           # the SPSC ring and sharded LRU (header-only)
 #   isolate::python                                         # CPython embedded, and the pool
+#   isolate::gpu                                            # iso::hybrid_map (only where CUDA was found)
 # Without COMPONENTS, all of them. Only isolate::python brings libpython
 # (linked from the embedded Python's own installation, an absolute path
 # recorded in the package, exactly as isolate itself links it) and -no-pie.
@@ -27,9 +28,14 @@ iso_install_component(exec isolate_exec)
 iso_install_component(alloc isoalloc_static isoalloc)
 iso_install_component(conc isolate_conc)
 iso_install_component(python isolate isolate_python)
-
-# isolate/gpu.h waits for its component (issue 19: isolate::gpu is not packaged yet).
-install(DIRECTORY include/isolate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} PATTERN gpu.h EXCLUDE)
+# isolate/gpu.h comes with its component: without the CUDA toolkit there is
+# no isolate::gpu, and find_package(isolate COMPONENTS gpu) fails.
+if(ISO_HAVE_CUDA)
+  iso_install_component(gpu isolate_gpu isolate_gpu_host)
+  install(DIRECTORY include/isolate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+else()
+  install(DIRECTORY include/isolate DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} PATTERN gpu.h EXCLUDE)
+endif()
 
 configure_package_config_file(cmake/isolateConfig.cmake.in
   "${PROJECT_BINARY_DIR}/isolateConfig.cmake"

@@ -5,6 +5,7 @@
 # libpython into a program.
 set -euo pipefail
 build=$1
+with_cuda=${2:-OFF}  # whether isolate was built with CUDA (ISO_HAVE_CUDA)
 src=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -58,11 +59,28 @@ for program in consumer consumer_legacy; do
   expect "python $program" "$expected" "$out"
 done
 
-# A component that does not exist is refused by find_package.
-mkdir -p "$work/unknown"
-printf 'cmake_minimum_required(VERSION 3.25)\nproject(u LANGUAGES CXX)\nfind_package(isolate CONFIG REQUIRED COMPONENTS gpu)\n' \
-  >"$work/unknown/CMakeLists.txt"
-if cmake -S "$work/unknown" -B "$work/unknown/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null 2>&1; then
-  fail "find_package(isolate COMPONENTS gpu) succeeded"
+# A component that was not built, or does not exist, is refused by find_package.
+refused() {  # COMPONENT
+  mkdir -p "$work/refused-$1"
+  printf 'cmake_minimum_required(VERSION 3.25)\nproject(u LANGUAGES CXX)\nfind_package(isolate CONFIG REQUIRED COMPONENTS %s)\n' \
+    "$1" >"$work/refused-$1/CMakeLists.txt"
+  if cmake -S "$work/refused-$1" -B "$work/refused-$1/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null 2>&1; then
+    fail "find_package(isolate COMPONENTS $1) succeeded"
+  fi
+}
+refused nosuch
+components="exec, alloc, alloc_shared, python"
+
+# iso::hybrid_map: compiled by nvcc and by g++. Without a device both run on
+# the CPU, which is all this machine can check.
+if [ "$with_cuda" = ON ]; then
+  test -f "$work/prefix/include/isolate/gpu.h" || fail "no include/isolate/gpu.h"
+  consumer gpu
+  expect "gpu consumer" "saxpy 1048576 items, 0 wrong" "$("$work/gpu/consumer")"
+  expect "gpu consumer, g++" 333328333350000 "$("$work/gpu/consumer_host")"
+  components="$components, gpu"
+else
+  test ! -e "$work/prefix/include/isolate/gpu.h" || fail "include/isolate/gpu.h without isolate::gpu"
+  refused gpu
 fi
-echo "PASS install + find_package(isolate) per component: exec, alloc, alloc_shared, python"
+echo "PASS install + find_package(isolate) per component: $components"
