@@ -38,21 +38,12 @@
 #include <vector>
 
 #include "isolate/gpu.h"
+#include "workloads.h"
 
 namespace {
 
-struct Busy {
-  __host__ __device__ int operator()(int x) const {
-    int acc = x;
-    for (int k = 0; k < 512; ++k) acc = (acc * 7 + 13) % 997;
-    return acc;
-  }
-};
-
-struct Saxpy {
-  float a;
-  __host__ __device__ float operator()(float x, float y) const { return a * x + y; }
-};
+using iso_workloads::Busy;
+using iso_workloads::Saxpy;
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "gpu_hybrid_bench: %s\n", what.c_str());

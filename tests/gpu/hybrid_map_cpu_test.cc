@@ -6,21 +6,12 @@
 #include <vector>
 
 #include "isolate/gpu.h"
+#include "workloads.h"
 
 namespace {
 
-struct Busy {  // the seed report's busy_work: 512 rounds of acc = (acc*7 + 13) % 997
-  int operator()(int x) const {
-    int acc = x;
-    for (int k = 0; k < 512; ++k) acc = (acc * 7 + 13) % 997;
-    return acc;
-  }
-};
-
-struct Saxpy {
-  float a;
-  float operator()(float x, float y) const { return a * x + y; }
-};
+using iso_workloads::Busy;
+using iso_workloads::Saxpy;
 
 TEST(HybridMapCpu, BusyWorkEqualsThePlainLoop) {
   for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{200000}}) {

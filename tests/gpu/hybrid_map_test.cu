@@ -7,24 +7,15 @@
 #include <vector>
 
 #include "isolate/gpu.h"
+#include "workloads.h"
 
 namespace {
 
-struct Busy {
-  __host__ __device__ int operator()(int x) const {
-    int acc = x;
-    for (int k = 0; k < 512; ++k) acc = (acc * 7 + 13) % 997;
-    return acc;
-  }
-};
+using iso_workloads::Busy;
+using iso_workloads::Saxpy;
 
 struct Affine {
   __host__ __device__ long long operator()(long long x) const { return 3 * x + 1; }
-};
-
-struct Saxpy {
-  float a;
-  __host__ __device__ float operator()(float x, float y) const { return a * x + y; }
 };
 
 // Busy{}(v) for the inputs 0..999, computed once on the host.
