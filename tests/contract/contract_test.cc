@@ -103,13 +103,7 @@ TEST(Preload, ABadItemIsNamed) {
 
 TEST(Preload, TheFrontsListIsBounded) {
   std::string many;
-  // Appended piece by piece: g++ 12 at -O3 warns (-Wrestrict, a false
-  // positive) on "literal" + std::string&&.
-  for (int i = 0; i <= PreloadList::kMaxModules; ++i) {
-    many += 'm';
-    many += std::to_string(i);
-    many += ',';
-  }
+  for (int i = 0; i <= PreloadList::kMaxModules; ++i) many += "m" + std::to_string(i) + ",";
   PreloadList list;
   EXPECT_EQ(parse_preload(many.c_str(), list).status, PreloadParse::Status::full);
 }
