@@ -87,6 +87,7 @@ void heap_setup(Heap* h) {
   h->keep_units = 0;
   h->purged_recent = 0;
   h->peak_units = 0;
+  foreign_setup(h);
   h->stats = Stats{};
   h->stats.n[kStat_threads] = 1;
   h->initialized = true;
@@ -107,6 +108,8 @@ Heap* heap_init_current() {
 void heap_thread_done(void* arg) {
   Heap* h = static_cast<Heap*>(arg);
   if (h == nullptr || !h->initialized || h != tls_heap) return;
+  foreign_flush(h);
+  for (uint16_t& limit : h->foreign_limit) limit = 0;  // keeps no more
   page_abandon_prepare(h);
   heap_segments_abandon(h);
   tls_heap = &g_exited_heap;  // frees after this take the remote path
@@ -121,12 +124,16 @@ void heap_thread_done(void* arg) {
 void* page_malloc(Heap* h, unsigned cls) {
   Page* pg = h->queues[cls].head;
   if (pg == nullptr || pg->free == nullptr) {
+    if (cls < kDirectClasses) {
+      if (void* b = foreign_pop(h, cls)) return b;
+    }
     pg = page_find(h, cls);
     if (pg == nullptr) {
       errno = ENOMEM;
       return nullptr;
     }
   }
+  if (cls < kDirectClasses) foreign_serve_queue(h, cls);  // the kept blocks ran out
   Block* b = pg->free;
   pg->free = b->next;
 #if !ISO_ALLOC_LOCAL_FREE_LIST
@@ -239,6 +246,7 @@ void* malloc_aligned(std::size_t n, std::size_t align) {
 void heap_collect(Heap* h, bool force) {
   if (!h->initialized) return;
   if (force) heap_adopt_abandoned(h);
+  foreign_flush(h);
   page_collect_all(h, force);
   heap_purge(h);
   heap_release_empty(h, !force);

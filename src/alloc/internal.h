@@ -4,6 +4,7 @@
 //   front    alloc.cc / override.cc   malloc_fast, free_fast (this header)
 //   heap     heap.cc      thread-local heap, direct page table, generic path
 //   page     page.cc      per-page free lists, full/unfull, retire, remote frees
+//            foreign.cc   other threads' blocks a heap keeps for its own mallocs
 //   segment  segment.cc   4 MiB aligned segments of 64 KiB units, huge blocks
 //   os       os.cc        mmap / munmap / madvise
 // plus size_class.cc (class tables), options.cc (ISO_ALLOC_* snapshot) and
@@ -84,6 +85,7 @@ inline constexpr std::size_t kLargeMax = kLargeMaxUnits * kUnitSize;  // 1 MiB: 
 inline constexpr std::size_t kDirectMax = 2048;                // malloc fast path covers 0..2048 B
 inline constexpr unsigned kDirectSlots = kDirectMax / 16 + 1;  // slot = (n + 15) / 16
 inline constexpr unsigned kNumClasses = 48;                    // 16 B .. 128 KiB
+inline constexpr unsigned kDirectClasses = 24;                 // classes that have direct slots (<= 2048 B)
 inline constexpr std::uint8_t kLargeClass = 0xFF;
 
 // ---------------------------------------------------------------- blocks, pages
@@ -202,6 +204,8 @@ ISO_INLINE std::uintptr_t thread_id() {
   X(malloc_generic) \
   X(free_local_slow) \
   X(free_remote) \
+  X(foreign_kept) \
+  X(foreign_returned) \
   X(delayed_frees) \
   X(pages_new) \
   X(pages_retired) \
@@ -267,6 +271,15 @@ struct Heap {
   Heap* next_all = nullptr;     // all heaps (statistics, pool)
   bool pooled = false;
   std::atomic<bool> in_use{false};  // a thread has it (read by other threads' reclaims)
+  // Blocks of other threads' (or ended threads') pages that this thread
+  // freed, kept to serve its own mallocs of the class: the block is warm in
+  // this core's cache, and its page never learns of the round trip. One
+  // pseudo page per direct class; the fast path pops it like any page when
+  // direct[] points at it (page_malloc). Its pages still count the blocks in
+  // use. used_minus1 is minus the number held (a pop adds one, like the
+  // fast path's); at most foreign_limit[cls]; foreign_flush gives them back.
+  Page foreign[kDirectClasses];
+  uint16_t foreign_limit[kDirectClasses] = {};
   Stats stats;
 
   constexpr Heap() {
@@ -294,6 +307,7 @@ struct Options {
   uint32_t segment_cache = 8;     // ISO_ALLOC_SEGMENT_CACHE: free 4 MiB segments kept mapped (purged)
   uint32_t huge_cache_mib = 64;   // ISO_ALLOC_HUGE_CACHE_MIB: freed huge mappings kept committed for reuse
   uint32_t huge_cache_ms = 100;   // ISO_ALLOC_HUGE_CACHE_MS: ... for this long after their free
+  uint32_t foreign_kib = 64;      // ISO_ALLOC_FOREIGN_KIB: other threads' blocks a heap keeps per class (0: none)
 };
 extern Options g_options;
 void options_init();  // reads the environment once
@@ -308,7 +322,6 @@ struct ClassTables {
   uint8_t slot_last[kNumClasses];
 };
 extern const ClassTables g_classes;
-inline constexpr unsigned kDirectClasses = 24;  // classes that have direct slots (<= 2048 B)
 
 // Size class of 1 <= n <= kMediumMax: 16-byte steps to 128, then 4 per doubling.
 ISO_INLINE unsigned size_class(std::size_t n) {
@@ -337,6 +350,14 @@ void free_local(Page* pg, Block* b);       // owner-side free (not inline)
 void free_local_slow(Page* pg, Block* b);  // fast path's exit: the use count went negative
 void free_other(Segment* s, void* p);      // owner mismatch, NULL, huge, checks mode
 void heap_drain_delayed(Heap* h);
+void free_to_page(Segment* s, Page* pg, Block* b, std::uintptr_t owner);  // a free by a non-owner, not kept
+
+// foreign.cc: other threads' blocks this heap keeps (Heap::foreign)
+void foreign_setup(Heap* h);                     // empty, limits from the options (none without direct)
+bool foreign_keep(Heap* h, Page* pg, Block* b);  // false: this heap keeps no more of pg's class
+void* foreign_pop(Heap* h, unsigned cls);        // nullptr: none held; else the fast path serves the rest
+void foreign_serve_queue(Heap* h, unsigned cls);  // the direct slots back on the class's queue
+void foreign_flush(Heap* h);                     // every kept block back to its page
 void page_collect_all(Heap* h, bool retire_current);
 void page_abandon_prepare(Heap* h);
 void segment_pages_adopt(Heap* h, Segment* s);

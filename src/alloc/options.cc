@@ -86,6 +86,8 @@ void apply(const char* name, const char* value) {
     g_options.huge_cache_mib = u > (1u << 20) ? (1u << 20) : u;
   } else if (__builtin_strcmp(name, "HUGE_CACHE_MS") == 0 && parse_u32(value, &u)) {
     g_options.huge_cache_ms = u;
+  } else if (__builtin_strcmp(name, "FOREIGN_KIB") == 0 && parse_u32(value, &u)) {
+    g_options.foreign_kib = u > 4096 ? 4096 : u;
   }
 }
 
@@ -145,6 +147,8 @@ void options_print() {
   num(g_options.huge_cache_mib);
   put(" huge_cache_ms=");
   num(g_options.huge_cache_ms);
+  put(" foreign_kib=");
+  num(g_options.foreign_kib);
   put(" debug_build=");
   num(ISO_ALLOC_DEBUG);
   put(" local_free_list=");

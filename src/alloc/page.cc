@@ -413,6 +413,15 @@ void free_other(Segment* s, void* p) {
     b->cookie = reinterpret_cast<std::uintptr_t>(b) ^ g_cookie;
     if (owner != kOwnerAbandoned && (owner & ~kOwnerTagMask) == thread_id()) return free_local(pg, b);
   }
+  // An ended thread's block goes back: its segment may be taken over whole.
+  if (owner != kOwnerAbandoned && !g_options.checks && foreign_keep(tls_heap, pg, b)) return;
+  free_to_page(s, pg, b, owner);
+}
+
+// A free by a thread that does not own the block's segment (or an ended
+// thread's), which this thread does not keep: back to the page's thread_free,
+// or, for an ended thread's segment, maybe the segment itself.
+void free_to_page(Segment* s, Page* pg, Block* b, std::uintptr_t owner) {
   if (owner == kOwnerAbandoned) {
     // Take the segment over if it was this heap's before (heaps are reused:
     // a thread that starts after one ended has its heap and, as in the

@@ -720,6 +720,90 @@ TEST(IsoallocThreads, FreesIntoAnEndedThreadsSegmentAreReusedByTheNextAllocator)
   EXPECT_LE(iso::alloc::os_mapped_bytes(), mapped_before);
 }
 
+// Blocks of a live thread's pages that this thread frees serve this
+// thread's next mallocs of the class (Heap::foreign), up to the class's
+// limit; the rest, and all of them at iso_collect, go back to their page.
+TEST(IsoallocThreads, ForeignBlocksServeTheFreeingThreadUpToTheLimit) {
+  SKIP_UNDER_TSAN();
+  using iso::alloc::tls_heap;
+  iso_free(iso_malloc(64));  // this thread has a heap
+  const unsigned cls = iso::alloc::size_class(64);
+  const unsigned limit = tls_heap->foreign_limit[cls];
+  if (iso::alloc::g_options.checks) {  // every free takes the checked path: nothing is kept
+    EXPECT_EQ(limit, 0u);
+    return;
+  }
+  ASSERT_EQ(limit, iso::alloc::g_options.foreign_kib * 1024 / 64);
+  ASSERT_GT(limit, 0u);
+  const std::size_t kBlocks = limit + 300;
+  std::vector<void*> theirs(kBlocks);
+  std::atomic<bool> done{false};
+  std::thread owner([&] {
+    for (void*& p : theirs) p = iso_malloc(64);
+    while (!done.load(std::memory_order_acquire)) std::this_thread::yield();  // alive: not abandoned
+  });
+  while (theirs.back() == nullptr) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (std::size_t i = 0; i < limit; ++i) iso_free(theirs[i]);
+  const iso::alloc::Page& kept = tls_heap->foreign[cls];
+  EXPECT_EQ(-kept.used_minus1, static_cast<int32_t>(limit));
+  for (std::size_t i = limit; i < kBlocks; ++i) iso_free(theirs[i]);  // past the limit: remote frees
+  EXPECT_EQ(-kept.used_minus1, static_cast<int32_t>(limit));
+  // This thread's page serves first; when its free list runs out, the kept
+  // blocks do, newest first (before the page is extended or another made).
+  std::vector<void*> own;
+  void* p = iso_malloc(64);
+  for (; iso::alloc::segment_of(p)->owner.load() == iso::alloc::thread_id() && own.size() < 100000;
+       p = iso_malloc(64)) {
+    own.push_back(p);
+  }
+  std::vector<void*> mine{p};
+  while (mine.size() < limit) mine.push_back(iso_malloc(64));
+  for (std::size_t i = 0; i < limit; ++i) {
+    EXPECT_EQ(mine[i], theirs[limit - 1 - i]) << i;
+    std::memset(mine[i], 0x5A, 64);
+  }
+  EXPECT_EQ(kept.free, nullptr);
+  void* after = iso_malloc(64);  // back on this thread's own page
+  EXPECT_EQ(iso::alloc::segment_of(after)->owner.load(), iso::alloc::thread_id());
+  iso_free(after);
+  for (void* q : own) iso_free(q);
+  for (void* q : mine) iso_free(q);
+  EXPECT_EQ(-kept.used_minus1, static_cast<int32_t>(limit));
+  iso_collect(0);  // every kept block back to its page
+  EXPECT_EQ(kept.free, nullptr);
+  EXPECT_EQ(kept.used_minus1, 0);
+  done.store(true, std::memory_order_release);
+  owner.join();
+}
+
+// Counts the blocks on a page's list of remote frees.
+std::size_t remote_frees_on(const iso::alloc::Page* pg) {
+  std::size_t n = 0;
+  auto* b = reinterpret_cast<const iso::alloc::Block*>(pg->thread_free.load() & ~iso::alloc::kTfTagMask);
+  for (; b != nullptr; b = b->next) ++n;
+  return n;
+}
+
+// A thread that ends gives the blocks it kept back to their pages.
+TEST(IsoallocThreads, ForeignBlocksGoBackWhenTheKeeperEnds) {
+  SKIP_UNDER_TSAN();
+  constexpr std::size_t kBlocks = 200;  // under the limit, on one page
+  std::vector<void*> blocks(kBlocks);
+  for (void*& p : blocks) p = iso_malloc(48);
+  const iso::alloc::Page* pg = iso::alloc::page_of(iso::alloc::segment_of(blocks[0]), blocks[0]);
+  for (void* p : blocks) ASSERT_EQ(iso::alloc::page_of(iso::alloc::segment_of(p), p), pg);
+  const std::size_t before = remote_frees_on(pg);
+  std::thread keeper([&] {
+    iso_free(iso_malloc(48));  // a heap of its own, so that it keeps what it frees
+    for (void* p : blocks) iso_free(p);
+    // Kept, not returned yet (checks mode keeps nothing).
+    EXPECT_EQ(remote_frees_on(pg), before + (iso::alloc::g_options.checks ? kBlocks : 0));
+  });
+  keeper.join();
+  EXPECT_EQ(remote_frees_on(pg), before + kBlocks);
+}
+
 // 160 threads, 8 at a time: a thread that ends gives its heap back, and the
 // next thread takes it instead of a new one.
 TEST(IsoallocThreads, ManyShortLivedThreadsReuseHeaps) {
