@@ -284,6 +284,7 @@ __attribute__((constructor)) void isoalloc_init() {
       if (!h->use_direct) {
         for (Page*& d : h->direct) d = &g_empty_page;
       }
+      foreign_setup(h);  // one thread so far: it has kept nothing
     }
   }
   pthread_atfork(fork_prepare, fork_parent, fork_child);
