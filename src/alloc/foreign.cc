@@ -13,10 +13,6 @@ namespace iso::alloc {
 
 namespace {
 
-unsigned held(const Page& f) {
-  return static_cast<unsigned>(-f.used_minus1);
-}
-
 // Points the class's direct slots at its pseudo page, or back at its queue.
 void direct_to(Heap* h, unsigned cls, Page* pg) {
   for (unsigned s = g_classes.slot_first[cls]; s <= g_classes.slot_last[cls]; ++s) h->direct[s] = pg;
@@ -41,18 +37,6 @@ void foreign_setup(Heap* h) {
     const uint64_t n = h->use_direct ? uint64_t{g_options.foreign_kib} * 1024 / g_classes.size[cls] : 0;
     h->foreign_limit[cls] = static_cast<uint16_t>(n > 0xFFFF ? 0xFFFF : n);
   }
-}
-
-bool foreign_keep(Heap* h, Page* pg, Block* b) {
-  const unsigned cls = pg->cls;
-  if (cls >= kDirectClasses) return false;  // large blocks: kLargeClass
-  Page& f = h->foreign[cls];
-  if (held(f) >= h->foreign_limit[cls]) return false;  // 0 on heaps that must not keep any
-  b->next = f.free;
-  f.free = b;
-  f.used_minus1--;
-  h->stats.n[kStat_foreign_kept]++;
-  return true;
 }
 
 void* foreign_pop(Heap* h, unsigned cls) {

@@ -349,12 +349,12 @@ void page_queue_head_changed(Heap* h, unsigned cls);
 void free_local(Page* pg, Block* b);       // owner-side free (not inline)
 void free_local_slow(Page* pg, Block* b);  // fast path's exit: the use count went negative
 void free_other(Segment* s, void* p);      // owner mismatch, NULL, huge, checks mode
+void free_other_slow(Segment* s, void* p);  // ... all but a block this heap keeps (foreign.cc)
 void heap_drain_delayed(Heap* h);
 void free_to_page(Segment* s, Page* pg, Block* b, std::uintptr_t owner);  // a free by a non-owner, not kept
 
 // foreign.cc: other threads' blocks this heap keeps (Heap::foreign)
 void foreign_setup(Heap* h);                     // empty, limits from the options (none without direct)
-bool foreign_keep(Heap* h, Page* pg, Block* b);  // false: this heap keeps no more of pg's class
 void* foreign_pop(Heap* h, unsigned cls);        // nullptr: none held; else the fast path serves the rest
 void foreign_serve_queue(Heap* h, unsigned cls);  // the direct slots back on the class's queue
 void foreign_flush(Heap* h);                     // every kept block back to its page
@@ -382,7 +382,15 @@ inline bool heap_is_full(const Heap* h) {
   return h->segments == nullptr || h->segments->free_units == 0;
 }
 
-bool segment_known(const void* s);
+// One bit per 4 MiB of the address space: whether a segment of ours is there.
+inline constexpr unsigned kAddressBits = 47;
+inline constexpr std::size_t kSegmapWords = (std::size_t{1} << (kAddressBits - kSegmentShift)) / 64;
+extern std::atomic<uint64_t> g_segmap[kSegmapWords];
+ISO_INLINE bool segment_known(const void* s) {
+  const std::uintptr_t slot = reinterpret_cast<std::uintptr_t>(s) >> kSegmentShift;
+  if (slot / 64 >= kSegmapWords) return false;
+  return (g_segmap[slot / 64].load(std::memory_order_acquire) >> (slot % 64)) & 1;
+}
 void segmap_set(const Segment* s, bool on);
 Segment* segment_map(std::size_t size, bool* zero);  // 4 MiB aligned, from the segment cache or the OS
 void segment_unmap_or_cache(Segment* s);
@@ -452,6 +460,21 @@ ISO_INLINE void* malloc_fast(std::size_t n) {
     }
   }
   return malloc_generic(n, h);
+}
+
+// A free of a block of another live thread's page (see Heap::foreign): keep
+// it, unless this heap holds its class's limit (0 on heaps that keep none)
+// or it is not a direct class (a large block: kLargeClass).
+ISO_INLINE bool foreign_keep(Heap* h, Page* pg, Block* b) {
+  const unsigned cls = pg->cls;
+  if (cls >= kDirectClasses) return false;
+  Page& f = h->foreign[cls];
+  if (static_cast<uint32_t>(-f.used_minus1) >= h->foreign_limit[cls]) return false;
+  b->next = f.free;
+  f.free = b;
+  f.used_minus1--;
+  h->stats.n[kStat_foreign_kept]++;
+  return true;
 }
 
 // free: mask to the segment -> owner check -> push onto the page's list, used--.

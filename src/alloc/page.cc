@@ -397,7 +397,22 @@ void free_local_slow(Page* pg, Block* b) {
 
 // Frees that the fast path does not handle: NULL, foreign pointers, huge
 // blocks, blocks of other threads' pages, and every free in checks mode.
+// First the common one, kept in as few instructions as it takes: a small
+// block of another live thread's page (its owner word is a thread pointer,
+// no tag: not huge, abandoned or checks mode), which this thread keeps.
 void free_other(Segment* s, void* p) {
+  if (ISO_LIKELY(maybe_ours(p) && segment_known(s))) {
+    const std::uintptr_t owner = s->owner.load(std::memory_order_relaxed);
+    Page* const pg = page_of(s, p);
+    if ((owner & kOwnerTagMask) == 0 && owner != kOwnerAbandoned && (pg->flags & kInUse) &&
+        foreign_keep(tls_heap, pg, static_cast<Block*>(p))) {
+      return;
+    }
+  }
+  free_other_slow(s, p);
+}
+
+void free_other_slow(Segment* s, void* p) {
   if (p == nullptr) return;
   if (!maybe_ours(p) || !segment_known(s)) fatal_pointer("free()", "invalid pointer", p);
   const std::uintptr_t owner = s->owner.load(std::memory_order_acquire);
@@ -413,8 +428,6 @@ void free_other(Segment* s, void* p) {
     b->cookie = reinterpret_cast<std::uintptr_t>(b) ^ g_cookie;
     if (owner != kOwnerAbandoned && (owner & ~kOwnerTagMask) == thread_id()) return free_local(pg, b);
   }
-  // An ended thread's block goes back: its segment may be taken over whole.
-  if (owner != kOwnerAbandoned && !g_options.checks && foreign_keep(tls_heap, pg, b)) return;
   free_to_page(s, pg, b, owner);
 }
 

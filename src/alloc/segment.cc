@@ -30,16 +30,14 @@ namespace iso::alloc {
 
 namespace {
 
-// ------------------------------------------------------------ segment map
-constexpr unsigned kAddressBits = 47;
-constexpr std::size_t kMapWords = (std::size_t{1} << (kAddressBits - kSegmentShift)) / 64;
-std::atomic<uint64_t> g_segmap[kMapWords];
-
 }  // namespace
+
+// ------------------------------------------------------------ segment map
+std::atomic<uint64_t> g_segmap[kSegmapWords];
 
 void segmap_set(const Segment* s, bool on) {
   const std::uintptr_t slot = reinterpret_cast<std::uintptr_t>(s) >> kSegmentShift;
-  if (slot / 64 >= kMapWords) return;
+  if (slot / 64 >= kSegmapWords) return;
   const uint64_t bit = uint64_t{1} << (slot % 64);
   if (on) {
     g_segmap[slot / 64].fetch_or(bit, std::memory_order_release);
@@ -364,11 +362,6 @@ void SpinLock::lock() {
   }
 }
 
-bool segment_known(const void* s) {
-  const std::uintptr_t slot = reinterpret_cast<std::uintptr_t>(s) >> kSegmentShift;
-  if (slot / 64 >= kMapWords) return false;
-  return (g_segmap[slot / 64].load(std::memory_order_acquire) >> (slot % 64)) & 1;
-}
 
 // A run of `units` units whose first unit index is a multiple of align_units:
 // from the heap's segments, else an abandoned segment, else a new one.
