@@ -50,7 +50,8 @@ void* foreign_pop(Heap* h, unsigned cls) {
 }
 
 void foreign_serve_queue(Heap* h, unsigned cls) {
-  if (h->use_direct && h->direct[g_classes.slot_first[cls]] == &h->foreign[cls]) page_queue_head_changed(h, cls);
+  if (h->use_direct && h->direct[g_classes.slot_first[cls]] == &h->foreign[cls])
+    page_queue_head_changed(h, cls);
 }
 
 void foreign_flush(Heap* h) {

@@ -307,7 +307,7 @@ struct Options {
   uint32_t segment_cache = 8;     // ISO_ALLOC_SEGMENT_CACHE: free 4 MiB segments kept mapped (purged)
   uint32_t huge_cache_mib = 64;   // ISO_ALLOC_HUGE_CACHE_MIB: freed huge mappings kept committed for reuse
   uint32_t huge_cache_ms = 100;   // ISO_ALLOC_HUGE_CACHE_MS: ... for this long after their free
-  uint32_t foreign_kib = 64;      // ISO_ALLOC_FOREIGN_KIB: other threads' blocks a heap keeps per class (0: none)
+  uint32_t foreign_kib = 64;  // ISO_ALLOC_FOREIGN_KIB: other threads' blocks a heap keeps per class (0: none)
 };
 extern Options g_options;
 void options_init();  // reads the environment once
@@ -346,18 +346,18 @@ extern std::uintptr_t g_cookie;  // checks mode: freed blocks carry (address ^ g
 // page.cc
 Page* page_find(Heap* h, unsigned cls);  // a page of class cls with a free block
 void page_queue_head_changed(Heap* h, unsigned cls);
-void free_local(Page* pg, Block* b);       // owner-side free (not inline)
-void free_local_slow(Page* pg, Block* b);  // fast path's exit: the use count went negative
-void free_other(Segment* s, void* p);      // owner mismatch, NULL, huge, checks mode
+void free_local(Page* pg, Block* b);        // owner-side free (not inline)
+void free_local_slow(Page* pg, Block* b);   // fast path's exit: the use count went negative
+void free_other(Segment* s, void* p);       // owner mismatch, NULL, huge, checks mode
 void free_other_slow(Segment* s, void* p);  // ... all but a block this heap keeps (foreign.cc)
 void heap_drain_delayed(Heap* h);
 void free_to_page(Segment* s, Page* pg, Block* b, std::uintptr_t owner);  // a free by a non-owner, not kept
 
 // foreign.cc: other threads' blocks this heap keeps (Heap::foreign)
-void foreign_setup(Heap* h);                     // empty, limits from the options (none without direct)
-void* foreign_pop(Heap* h, unsigned cls);        // nullptr: none held; else the fast path serves the rest
+void foreign_setup(Heap* h);                      // empty, limits from the options (none without direct)
+void* foreign_pop(Heap* h, unsigned cls);         // nullptr: none held; else the fast path serves the rest
 void foreign_serve_queue(Heap* h, unsigned cls);  // the direct slots back on the class's queue
-void foreign_flush(Heap* h);                     // every kept block back to its page
+void foreign_flush(Heap* h);                      // every kept block back to its page
 void page_collect_all(Heap* h, bool retire_current);
 void page_abandon_prepare(Heap* h);
 void segment_pages_adopt(Heap* h, Segment* s);

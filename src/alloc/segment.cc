@@ -28,10 +28,6 @@
 
 namespace iso::alloc {
 
-namespace {
-
-}  // namespace
-
 // ------------------------------------------------------------ segment map
 std::atomic<uint64_t> g_segmap[kSegmapWords];
 
@@ -361,7 +357,6 @@ void SpinLock::lock() {
     if (spins > 64) sched_yield();
   }
 }
-
 
 // A run of `units` units whose first unit index is a multiple of align_units:
 // from the heap's segments, else an abandoned segment, else a new one.

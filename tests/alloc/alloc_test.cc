@@ -777,6 +777,55 @@ TEST(IsoallocThreads, ForeignBlocksServeTheFreeingThreadUpToTheLimit) {
   owner.join();
 }
 
+// Two threads that both allocate and free each other's blocks (the
+// xmalloc ring): most frees are kept by the freeing thread and its next
+// mallocs are served from them, while the owner frees its own blocks that
+// come back. Every block is filled and checked; nothing may be lost.
+TEST(IsoallocThreads, RingOfCrossThreadFreesKeepsEveryBlockIntact) {
+  SKIP_UNDER_TSAN();
+  constexpr std::size_t kRing = 512;
+  constexpr int kItems = 200000;
+  struct Channel {
+    std::vector<Slot> ring = std::vector<Slot>(kRing);
+    std::atomic<std::size_t> head{0}, tail{0};
+  };
+  Channel to[2];
+  std::atomic<bool> bad{false};
+  auto worker = [&](int me) {
+    Channel& out = to[1 - me];
+    Channel& in = to[me];
+    std::mt19937_64 rng(static_cast<unsigned>(7 + me));
+    int sent = 0, received = 0;
+    while (sent < kItems || received < kItems) {
+      const std::size_t h = out.head.load(std::memory_order_relaxed);
+      if (sent < kItems && h - out.tail.load(std::memory_order_acquire) < kRing) {
+        Slot& s = out.ring[h % kRing];
+        s.n = 1 + rng() % (sent % 50 == 0 ? 4000 : 300);
+        s.seed = static_cast<std::uintptr_t>(me * kItems + sent);
+        s.p = iso_malloc(s.n);
+        if (s.p == nullptr)
+          bad = true;
+        else
+          fill(s.p, s.n, s.seed);
+        out.head.store(h + 1, std::memory_order_release);
+        ++sent;
+      }
+      const std::size_t t = in.tail.load(std::memory_order_relaxed);
+      if (received < kItems && in.head.load(std::memory_order_acquire) != t) {
+        Slot& s = in.ring[t % kRing];
+        if (s.p != nullptr && !check(s.p, s.n, s.seed)) bad = true;
+        iso_free(s.p);
+        in.tail.store(t + 1, std::memory_order_release);
+        ++received;
+      }
+    }
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  a.join();
+  b.join();
+  EXPECT_FALSE(bad.load());
+}
+
 // Counts the blocks on a page's list of remote frees.
 std::size_t remote_frees_on(const iso::alloc::Page* pg) {
   std::size_t n = 0;
