@@ -8,7 +8,8 @@ glibc without LD_PRELOAD, the others with LD_PRELOAD set to
   jemalloc  /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
   tcmalloc  /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
   isoalloc  BUILD/lib/libisoalloc.so
-(ISO_ALLOC_* variables are removed from the children's environment.) Runs are
+(ISO_ALLOC_* variables are removed from the children's environment; --variant
+adds isoalloc columns with settings of their own.) Runs are
 interleaved: round r of every shape and allocator before round r + 1, the
 allocator order rotated by one each round. Per shape it prints a table with
 the median (over --runs) of the program's own time_s (its timed region, not
@@ -107,6 +108,9 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     ap.add_argument("--timeout", type=float, default=300, help="seconds before a run is killed (default 300)")
     ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=V[,VAR=V...]",
+                    help="one more column: isoalloc preloaded with these ISO_ALLOC_* settings, e.g. "
+                         "nokeep:ISO_ALLOC_FOREIGN_KIB=0 (repeatable)")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs must be >= 1")
@@ -139,13 +143,30 @@ def resolve(args):
             if not os.path.exists(lib):
                 sys.exit(f"run_family: {name}: {lib} is missing (build it, or leave {name} out of --allocators)")
         allocs.append((name, lib))
+    iso_lib = os.path.abspath(dict(ALLOCATORS)[FOCUS].format(build=args.build))
+    for spec in args.variant:
+        name, _, settings = spec.partition(":")
+        pairs = [s.partition("=") for s in settings.split(",") if s]
+        if not name or not pairs or any(not k.startswith("ISO_ALLOC_") or not eq for k, eq, _ in pairs):
+            sys.exit(f"run_family: --variant {spec!r}: expected NAME:ISO_ALLOC_VAR=VALUE[,...]")
+        if name in VARIANT_ENV or name in dict(ALLOCATORS):
+            sys.exit(f"run_family: --variant {spec!r}: the name {name!r} is taken")
+        if not os.path.exists(iso_lib):
+            sys.exit(f"run_family: {iso_lib} is missing; build the isoalloc target first")
+        VARIANT_ENV[name] = {k: v for k, _, v in pairs}
+        allocs.append((name, iso_lib))
     return shapes, allocs
 
 
-def env_for(preload):
+# --variant columns: name -> the ISO_ALLOC_* settings of its runs.
+VARIANT_ENV = {}
+
+
+def env_for(preload, settings=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ISO_ALLOC_") and k != "LD_PRELOAD"}
     if preload:
         env["LD_PRELOAD"] = preload
+    env.update(settings or {})
     return env
 
 
@@ -154,7 +175,7 @@ def tail(data, lines=5):
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run_one(cmd, preload, timeout):
+def run_one(cmd, preload, timeout, settings=None):
     """One child: a dict with ok, time, rate, rss_kib, rss_floor, or ok False and why.
 
     rss_kib is the peak_rss_kib the program prints (its VmHWM) where it prints
@@ -164,7 +185,7 @@ def run_one(cmd, preload, timeout):
     """
     floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, env=env_for(preload), stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd, env=env_for(preload, settings), stdout=out, stderr=err)
         deadline = time.monotonic() + timeout
         nap = 0.001
         timed_out = False
@@ -271,7 +292,7 @@ def main():
         for name, binary, sargs, _ in shapes:
             for aname, preload in order:
                 cmd = [binary] + sargs
-                res = run_one(cmd, preload, args.timeout)
+                res = run_one(cmd, preload, args.timeout, VARIANT_ENV.get(aname))
                 results[(name, aname)].append(res)
                 if not res["ok"]:
                     failures.append((name, aname, r + 1, cmd, preload, res))
