@@ -396,23 +396,9 @@ void free_local_slow(Page* pg, Block* b) {
 }
 
 // Frees that the fast path does not handle: NULL, foreign pointers, huge
-// blocks, blocks of other threads' pages, and every free in checks mode.
-// First the common one, kept in as few instructions as it takes: a small
-// block of another live thread's page (its owner word is a thread pointer,
-// no tag: not huge, abandoned or checks mode), which this thread keeps.
+// blocks, blocks of other threads' pages it does not keep, and every free
+// in checks mode.
 void free_other(Segment* s, void* p) {
-  if (ISO_LIKELY(maybe_ours(p) && segment_known(s))) {
-    const std::uintptr_t owner = s->owner.load(std::memory_order_relaxed);
-    Page* const pg = page_of(s, p);
-    if ((owner & kOwnerTagMask) == 0 && owner != kOwnerAbandoned && (pg->flags & kInUse) &&
-        foreign_keep(tls_heap, pg, static_cast<Block*>(p))) {
-      return;
-    }
-  }
-  free_other_slow(s, p);
-}
-
-void free_other_slow(Segment* s, void* p) {
   if (p == nullptr) return;
   if (!maybe_ours(p) || !segment_known(s)) fatal_pointer("free()", "invalid pointer", p);
   const std::uintptr_t owner = s->owner.load(std::memory_order_acquire);
