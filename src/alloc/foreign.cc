@@ -13,11 +13,6 @@ namespace iso::alloc {
 
 namespace {
 
-// Points the class's direct slots at its pseudo page, or back at its queue.
-void direct_to(Heap* h, unsigned cls, Page* pg) {
-  for (unsigned s = g_classes.slot_first[cls]; s <= g_classes.slot_last[cls]; ++s) h->direct[s] = pg;
-}
-
 // Gives b back to its page as a free by its owner or a remote free would.
 void give_back(Heap* h, Block* b) {
   Segment* const s = segment_of(b);
@@ -45,7 +40,7 @@ void* foreign_pop(Heap* h, unsigned cls) {
   if (b == nullptr) return nullptr;
   f.free = b->next;
   f.used_minus1++;
-  if (h->use_direct) direct_to(h, cls, &f);  // the fast path serves the rest
+  if (h->use_direct) direct_set(h, cls, &f);  // the fast path serves the rest
   return b;
 }
 

@@ -271,13 +271,15 @@ struct Heap {
   Heap* next_all = nullptr;     // all heaps (statistics, pool)
   bool pooled = false;
   std::atomic<bool> in_use{false};  // a thread has it (read by other threads' reclaims)
-  // Blocks of other threads' (or ended threads') pages that this thread
-  // freed, kept to serve its own mallocs of the class: the block is warm in
-  // this core's cache, and its page never learns of the round trip. One
-  // pseudo page per direct class; the fast path pops it like any page when
-  // direct[] points at it (page_malloc). Its pages still count the blocks in
-  // use. used_minus1 is minus the number held (a pop adds one, like the
-  // fast path's); at most foreign_limit[cls]; foreign_flush gives them back.
+  // Blocks of other live threads' pages that this thread freed, kept to
+  // serve its own mallocs of the class: the block is warm in this core's
+  // cache, and its page never learns of the round trip. One pseudo page per
+  // direct class; the fast path pops it like any page when direct[] points
+  // at it (page_malloc). Its pages still count the blocks in use.
+  // used_minus1 is minus the number held (a pop adds one, like the fast
+  // path's; with ISO_ALLOC_LOCAL_FREE_LIST=1 the fast path does not count,
+  // so a heap keeps at most the limit between flushes); at most
+  // foreign_limit[cls]; foreign_flush gives them back.
   Page foreign[kDirectClasses];
   uint16_t foreign_limit[kDirectClasses] = {};
   Stats stats;
@@ -322,6 +324,11 @@ struct ClassTables {
   uint8_t slot_last[kNumClasses];
 };
 extern const ClassTables g_classes;
+
+// Points the direct slots of class cls (< kDirectClasses) at pg.
+ISO_INLINE void direct_set(Heap* h, unsigned cls, Page* pg) {
+  for (unsigned s = g_classes.slot_first[cls]; s <= g_classes.slot_last[cls]; ++s) h->direct[s] = pg;
+}
 
 // Size class of 1 <= n <= kMediumMax: 16-byte steps to 128, then 4 per doubling.
 ISO_INLINE unsigned size_class(std::size_t n) {

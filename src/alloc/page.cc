@@ -305,8 +305,7 @@ void page_full_collect(Heap* h, Page* pg) {
 void page_queue_head_changed(Heap* h, unsigned cls) {
   if (!h->use_direct || cls >= kDirectClasses) return;
   Page* pg = h->queues[cls].head;
-  if (pg == nullptr) pg = &g_empty_page;
-  for (unsigned s = g_classes.slot_first[cls]; s <= g_classes.slot_last[cls]; ++s) h->direct[s] = pg;
+  direct_set(h, cls, pg != nullptr ? pg : &g_empty_page);
 }
 
 // From pg on: the first page with a free block (collecting remote frees,
