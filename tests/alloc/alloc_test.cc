@@ -737,13 +737,13 @@ TEST(IsoallocThreads, ForeignBlocksServeTheFreeingThreadUpToTheLimit) {
   ASSERT_GT(limit, 0u);
   const std::size_t kBlocks = limit + 300;
   std::vector<void*> theirs(kBlocks);
-  std::atomic<bool> done{false};
+  std::atomic<bool> made{false}, done{false};
   std::thread owner([&] {
     for (void*& p : theirs) p = iso_malloc(64);
+    made.store(true, std::memory_order_release);
     while (!done.load(std::memory_order_acquire)) std::this_thread::yield();  // alive: not abandoned
   });
-  while (theirs.back() == nullptr) std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!made.load(std::memory_order_acquire)) std::this_thread::yield();
   for (std::size_t i = 0; i < limit; ++i) iso_free(theirs[i]);
   const iso::alloc::Page& kept = tls_heap->foreign[cls];
   EXPECT_EQ(-kept.used_minus1, static_cast<int32_t>(limit));
