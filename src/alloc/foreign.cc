@@ -65,4 +65,9 @@ void foreign_flush(Heap* h) {
   }
 }
 
+void foreign_close(Heap* h) {
+  foreign_flush(h);
+  for (uint16_t& limit : h->foreign_limit) limit = 0;  // keeps no more until foreign_setup
+}
+
 }  // namespace iso::alloc

@@ -108,8 +108,7 @@ Heap* heap_init_current() {
 void heap_thread_done(void* arg) {
   Heap* h = static_cast<Heap*>(arg);
   if (h == nullptr || !h->initialized || h != tls_heap) return;
-  foreign_flush(h);
-  for (uint16_t& limit : h->foreign_limit) limit = 0;  // keeps no more
+  foreign_close(h);
   page_abandon_prepare(h);
   heap_segments_abandon(h);
   tls_heap = &g_exited_heap;  // frees after this take the remote path

@@ -364,6 +364,7 @@ void foreign_setup(Heap* h);                      // empty, limits from the opti
 void* foreign_pop(Heap* h, unsigned cls);         // nullptr: none held; else the fast path serves the rest
 void foreign_serve_queue(Heap* h, unsigned cls);  // the direct slots back on the class's queue
 void foreign_flush(Heap* h);                      // every kept block back to its page
+void foreign_close(Heap* h);                      // flush, and keep none until foreign_setup (thread exit)
 void page_collect_all(Heap* h, bool retire_current);
 void page_abandon_prepare(Heap* h);
 void segment_pages_adopt(Heap* h, Segment* s);
